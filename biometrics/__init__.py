@@ -1,0 +1,55 @@
+"""The face pipeline shared by enrolment, the identity mock and the gates.
+
+- `decode_image`: any uploaded image bytes to an upright RGB array.
+- `FaceEncoder`: detection and 128-d encoding with face_recognition (dlib).
+- `Gallery`: the vectorised comparison core (euclidean distance, lower is closer).
+- `DecisionRule`: match, no match or ambiguous, with a calibrated threshold and margin.
+"""
+
+from biometrics.decision import DecisionRule, MatchOutcome, MatchResult
+from biometrics.encoder import (
+    MODEL_NAME,
+    MODEL_VERSION,
+    EncoderSettings,
+    FaceEncoder,
+    FaceFound,
+)
+from biometrics.errors import (
+    DomainError,
+    FaceError,
+    FaceTooSmall,
+    ImageEmpty,
+    ImageTooLarge,
+    ImageTruncated,
+    ImageUnreadable,
+    ImageUnsupported,
+    NoFaceFound,
+    SeveralFacesFound,
+)
+from biometrics.imaging import ImageLimits, decode_image
+from biometrics.matching import Candidate, Gallery
+
+__all__ = [
+    "MODEL_NAME",
+    "MODEL_VERSION",
+    "Candidate",
+    "DecisionRule",
+    "DomainError",
+    "EncoderSettings",
+    "FaceEncoder",
+    "FaceError",
+    "FaceFound",
+    "FaceTooSmall",
+    "Gallery",
+    "ImageEmpty",
+    "ImageLimits",
+    "ImageTooLarge",
+    "ImageTruncated",
+    "ImageUnreadable",
+    "ImageUnsupported",
+    "MatchOutcome",
+    "MatchResult",
+    "NoFaceFound",
+    "SeveralFacesFound",
+    "decode_image",
+]

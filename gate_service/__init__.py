@@ -1,0 +1,1 @@
+"""The airport side: flights, bookings, boarding passes and the three touchpoints."""

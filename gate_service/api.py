@@ -1,0 +1,119 @@
+"""HTTP API of the gate service (``/gate/v1``). Thin: logic is in `touchpoints`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query
+from sqlalchemy import select
+
+from gate_service import bookings
+from gate_service.models import Booking, DecisionRecord, Flight
+from gate_service.schemas import (
+    BookingIn,
+    BookingOut,
+    DecisionRecordOut,
+    FlightIn,
+    FlightOut,
+    GateDecisionOut,
+    StaffClearIn,
+)
+from gate_service.touchpoints import GateRequest, Touchpoint, present, staff_clear
+from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
+
+router = APIRouter(prefix="/gate/v1", tags=["gate"])
+
+OptionalForm = Annotated[str | None, Form()]
+
+
+@router.post("/flights", status_code=201)
+def schedule_flight(body: FlightIn, session: SessionDep) -> FlightOut:
+    """Schedule a departing flight."""
+    flight = bookings.schedule_flight(session, bookings.NewFlight(**body.model_dump()))
+    return _flight_out(flight)
+
+
+@router.get("/flights")
+def list_flights(session: SessionDep) -> list[FlightOut]:
+    """All flights, earliest departure first."""
+    flights = session.scalars(select(Flight).order_by(Flight.departure_at))
+    return [_flight_out(flight) for flight in flights]
+
+
+@router.post("/bookings", status_code=201)
+def create_booking(body: BookingIn, session: SessionDep) -> BookingOut:
+    """Book a citizen on a flight."""
+    booking = bookings.book(session, **body.model_dump())
+    session.refresh(booking)
+    return _booking_out(booking)
+
+
+@router.get("/bookings/{reference}")
+def read_booking(reference: str, session: SessionDep) -> BookingOut:
+    """A booking by its reference."""
+    return _booking_out(bookings.find_booking(session, reference))
+
+
+@router.get("/decisions")
+def list_decisions(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[DecisionRecordOut]:
+    """The latest recorded decisions, newest first."""
+    records = session.scalars(
+        select(DecisionRecord).order_by(DecisionRecord.id.desc()).limit(limit)
+    )
+    return [DecisionRecordOut.model_validate(r, from_attributes=True) for r in records]
+
+
+@router.post("/{touchpoint}")
+def present_face(
+    touchpoint: Touchpoint,
+    image: ImageUpload,
+    runtime: RuntimeDep,
+    device_id: Annotated[str, Form(min_length=1, max_length=64)],
+    flight_code: OptionalForm = None,
+    booking_reference: OptionalForm = None,
+    national_id: OptionalForm = None,
+) -> GateDecisionOut:
+    """A passenger looks at the touchpoint camera: open, deny or refer."""
+    request = GateRequest(
+        touchpoint=touchpoint,
+        device_id=device_id,
+        image_bytes=read_upload(image),
+        flight_code=flight_code,
+        booking_reference=booking_reference,
+        national_id=national_id,
+    )
+    return GateDecisionOut(**asdict(present(runtime.gate, request)))
+
+
+@router.post("/{touchpoint}/staff-clear")
+def clear_by_staff(
+    touchpoint: Touchpoint, body: StaffClearIn, runtime: RuntimeDep
+) -> GateDecisionOut:
+    """Staff clear a referred passenger after checking their documents."""
+    answer = staff_clear(
+        runtime.gate, touchpoint, body.booking_reference, body.device_id
+    )
+    return GateDecisionOut(**asdict(answer))
+
+
+def _flight_out(flight: Flight) -> FlightOut:
+    return FlightOut.model_validate(flight, from_attributes=True)
+
+
+def _booking_out(booking: Booking) -> BookingOut:
+    boarding_pass = booking.boarding_pass
+    return BookingOut(
+        reference=booking.reference,
+        citizen_id=booking.citizen_id,
+        flight_code=booking.flight.code,
+        gate=booking.flight.gate,
+        departure_at=booking.flight.departure_at,
+        checked_baggage=booking.checked_baggage,
+        seat=boarding_pass.seat if boarding_pass else None,
+        checked_in_at=booking.checked_in_at,
+        security_cleared_at=booking.security_cleared_at,
+        boarded_at=booking.boarded_at,
+    )

@@ -1,0 +1,83 @@
+"""Tables of the airport side: flights, bookings, boarding passes, decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gatesim.db import Base
+
+
+class Flight(Base):
+    """A departing flight."""
+
+    __tablename__ = "flights"
+    __table_args__ = (UniqueConstraint("code", "departure_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), index=True)
+    origin: Mapped[str] = mapped_column(String(3))
+    destination: Mapped[str] = mapped_column(String(3))
+    departure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    gate: Mapped[str] = mapped_column(String(8))
+
+
+class Booking(Base):
+    """A citizen's seat on a flight, and how far through the airport they are."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (UniqueConstraint("citizen_id", "flight_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(6), unique=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id"), index=True)
+    checked_baggage: Mapped[bool] = mapped_column(default=False)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    security_cleared_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
+    boarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    flight: Mapped[Flight] = relationship(lazy="joined")
+    boarding_pass: Mapped[BoardingPass | None] = relationship(
+        back_populates="booking", lazy="joined"
+    )
+
+
+class BoardingPass(Base):
+    """The boarding pass issued at check-in: one per booking, one seat per flight."""
+
+    __tablename__ = "boarding_passes"
+    __table_args__ = (UniqueConstraint("flight_id", "seat"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id"))
+    seat: Mapped[str] = mapped_column(String(4))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    booking: Mapped[Booking] = relationship(back_populates="boarding_pass")
+
+
+class DecisionRecord(Base):
+    """One touchpoint decision, kept for audit. No image or encoding is stored."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    touchpoint: Mapped[str] = mapped_column(String(12), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(8))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    flight_code: Mapped[str | None] = mapped_column(String(8))
+    distance: Mapped[float | None]
+    threshold: Mapped[float | None]
+    latency_ms: Mapped[float]
+    by_staff: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

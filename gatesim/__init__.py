@@ -1,0 +1,1 @@
+"""gatesim: settings, database, application and command line of the simulator."""

@@ -1,0 +1,40 @@
+"""FastAPI dependencies, as `Annotated` aliases that tests can override."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, File, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from gatesim.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The process runtime built at start-up."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """A session in a transaction: committed after the route, rolled back on error."""
+    with runtime.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+ImageUpload = Annotated[
+    UploadFile,
+    File(description="The photo or camera frame (JPEG, PNG, WebP, GIF, BMP, TIFF)."),
+]
+
+
+def read_upload(upload: UploadFile) -> bytes:
+    """The uploaded file's bytes (the body size is already bounded by middleware)."""
+    upload.file.seek(0)
+    return upload.file.read()

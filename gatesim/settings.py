@@ -1,0 +1,82 @@
+"""Settings, read once from the environment (prefix ``GATESIM_``) and validated.
+
+A value out of its range stops the service at start-up, not at the first
+passenger. Every threshold states its meaning and unit here, where it is defined.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from biometrics import DecisionRule, EncoderSettings, ImageLimits
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; see README "Settings"."""
+
+    model_config = SettingsConfigDict(env_prefix="GATESIM_", frozen=True)
+
+    database_url: str = "sqlite:///gatesim.db"
+    """SQLAlchemy URL: SQLite by default, PostgreSQL for a shared store."""
+    airport_code: str = Field("SGN", pattern=r"^[A-Z]{3}$")
+    """IATA code of the airport these touchpoints stand in."""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """Local time zone that decides which flights depart 'today'."""
+
+    match_threshold: float = Field(0.38, gt=0.0, lt=0.6)
+    """Largest euclidean distance accepted as the same person (lower is stricter)."""
+    match_margin: float = Field(0.03, ge=0.0, lt=0.3)
+    """Least gap between the best and the next other subject; closer is referred."""
+
+    detector: Literal["hog", "cnn"] = "hog"
+    """Face detector: HOG (fast on CPU) or dlib's CNN (slower, finds harder faces)."""
+    detect_side_px: int = Field(800, ge=160, le=4000)
+    """Long side of the copy scanned for faces, in pixels."""
+    detect_upsample: int = Field(1, ge=0, le=3)
+    """Detector upsampling passes; each finds faces half as small, 4x slower."""
+    dominant_face_ratio: float = Field(1.6, ge=1.0, le=10.0)
+    """A face this many times wider than any other is the subject; else refused."""
+    min_face_width_px: int = Field(60, ge=20, le=1000)
+    """Smallest face box width accepted at enrolment, in pixels."""
+
+    max_image_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    """Largest upload accepted, in bytes; larger bodies are refused unread."""
+    max_image_pixels: int = Field(60_000_000, ge=10_000)
+    """Largest image accepted, in pixels (width x height)."""
+    max_side_px: int = Field(1600, ge=320, le=8000)
+    """Long side, in pixels, that decoded images are scaled down to."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The airport's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def decision_rule(self) -> DecisionRule:
+        """The match decision rule these settings define."""
+        return DecisionRule(self.match_threshold, self.match_margin)
+
+    def encoder_settings(self) -> EncoderSettings:
+        """How faces are detected and encoded."""
+        return EncoderSettings(
+            detector=self.detector,
+            detect_side_px=self.detect_side_px,
+            upsample=self.detect_upsample,
+            dominant_face_ratio=self.dominant_face_ratio,
+        )
+
+    def image_limits(self) -> ImageLimits:
+        """What an accepted image may weigh."""
+        return ImageLimits(
+            self.max_image_bytes, self.max_image_pixels, self.max_side_px
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,119 @@
+"""HTTP API of the identity mock (``/identity/v1``). Thin: logic is in `service`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+
+from biometrics import MatchResult
+from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
+from identity_mock import service
+from identity_mock.models import Citizen, FaceTemplate, TemplateSource
+from identity_mock.schemas import (
+    CitizenIn,
+    CitizenOut,
+    MatchOut,
+    TemplateOut,
+    mask_national_id,
+)
+
+router = APIRouter(prefix="/identity/v1", tags=["identity"])
+
+
+@router.post("/citizens", status_code=201)
+def register_citizen(body: CitizenIn, session: SessionDep) -> CitizenOut:
+    """Register a citizen (409 if the ID number is taken)."""
+    citizen = service.register_citizen(session, service.NewCitizen(**body.model_dump()))
+    return _citizen_out(citizen, template_count=0)
+
+
+@router.get("/citizens/{citizen_id}")
+def read_citizen(citizen_id: int, session: SessionDep) -> CitizenOut:
+    """One citizen, with the number of enrolled templates."""
+    citizen = service.with_templates(session, citizen_id)
+    return _citizen_out(citizen, template_count=len(citizen.templates))
+
+
+@router.post("/citizens/{citizen_id}/faces", status_code=201)
+def enrol_face(
+    citizen_id: int,
+    image: ImageUpload,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    source: Annotated[TemplateSource, Form()] = TemplateSource.COUNTER_CAPTURE,
+) -> TemplateOut:
+    """Enrol a face from a photo; a refused photo leaves nothing behind."""
+    template = service.enrol_face(
+        session,
+        citizen_id,
+        read_upload(image),
+        encoder=runtime.encoder,
+        limits=runtime.gate.limits,
+        policy=runtime.quality,
+        source=source,
+    )
+    return _template_out(template)
+
+
+@router.post("/citizens/{citizen_id}/verify")
+def verify_citizen(
+    citizen_id: int, image: ImageUpload, runtime: RuntimeDep, session: SessionDep
+) -> MatchOut:
+    """1:1: does the face in the image belong to this citizen?"""
+    probe = service.probe_encoding(
+        read_upload(image), encoder=runtime.encoder, limits=runtime.gate.limits
+    )
+    result = service.verify(session, citizen_id, probe, rule=runtime.gate.rule)
+    return _match_out(result)
+
+
+@router.post("/identify")
+def identify(
+    image: ImageUpload,
+    citizen_ids: Annotated[str, Form(description="Comma-separated citizen ids.")],
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> MatchOut:
+    """1:N: which of the listed citizens is in the image, if any?"""
+    ids = [int(part) for part in citizen_ids.split(",") if part.strip().isdigit()]
+    probe = service.probe_encoding(
+        read_upload(image), encoder=runtime.encoder, limits=runtime.gate.limits
+    )
+    return _match_out(service.identify(session, ids, probe, rule=runtime.gate.rule))
+
+
+def _citizen_out(citizen: Citizen, *, template_count: int) -> CitizenOut:
+    return CitizenOut(
+        id=citizen.id,
+        national_id_masked=mask_national_id(citizen.national_id),
+        full_name=citizen.full_name,
+        date_of_birth=citizen.date_of_birth,
+        account_level=citizen.account_level,
+        biometric_consent=citizen.biometric_consent,
+        airport_eligible=citizen.airport_eligible,
+        template_count=template_count,
+    )
+
+
+def _template_out(template: FaceTemplate) -> TemplateOut:
+    return TemplateOut(
+        id=template.id,
+        citizen_id=template.citizen_id,
+        source=TemplateSource(template.source),
+        quality=template.quality,
+        face_width_px=template.face_width_px,
+        model_name=template.model_name,
+        model_version=template.model_version,
+        created_at=template.created_at,
+    )
+
+
+def _match_out(result: MatchResult) -> MatchOut:
+    return MatchOut(
+        outcome=result.outcome.value,
+        citizen_id=int(result.subject_id) if result.subject_id else None,
+        distance=result.distance,
+        runner_up_distance=result.runner_up_distance,
+        threshold=result.threshold,
+    )

@@ -1,0 +1,80 @@
+"""Tables of the national identity mock: citizens and their face templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import numpy as np
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from biometrics.encoder import Encoding
+from gatesim.db import Base
+
+
+class TemplateSource(StrEnum):
+    """Where an enrolled face came from."""
+
+    CHIP_PHOTO = "chip_photo"
+    COUNTER_CAPTURE = "counter_capture"
+    APP_SELFIE = "app_selfie"
+
+
+class Citizen(Base):
+    """A person known to the identity service."""
+
+    __tablename__ = "citizens"
+    __table_args__ = (CheckConstraint("account_level IN (1, 2)"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    national_id: Mapped[str] = mapped_column(String(12), unique=True)
+    """The 12-digit personal identification number (never logged or put in a URL)."""
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    account_level: Mapped[int]
+    """Identity-account level: 1 (basic) or 2 (verified; needed at airports)."""
+    biometric_consent: Mapped[bool] = mapped_column(default=False)
+    """Consent to the use of the face at airport touchpoints."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    templates: Mapped[list[FaceTemplate]] = relationship(
+        back_populates="citizen", cascade="all, delete-orphan"
+    )
+
+    @property
+    def airport_eligible(self) -> bool:
+        """Level 2 and consenting: the only citizens matched at touchpoints."""
+        return self.account_level == 2 and self.biometric_consent
+
+
+class FaceTemplate(Base):
+    """One enrolled face encoding of a citizen."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    encoding_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    """The 128 float32 values of the encoding, little-endian."""
+    source: Mapped[str] = mapped_column(String(20))
+    quality: Mapped[float]
+    """Overall enrolment quality, 0 (unusable) to 1 (ideal)."""
+    face_width_px: Mapped[int]
+    model_name: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    citizen: Mapped[Citizen] = relationship(back_populates="templates")
+
+    @property
+    def encoding(self) -> Encoding:
+        """The encoding as float32 ``(128,)``."""
+        return np.frombuffer(self.encoding_bytes, dtype="<f4").astype(np.float32)
+
+    @staticmethod
+    def pack(encoding: Encoding) -> bytes:
+        """Bytes stored for an encoding."""
+        return np.asarray(encoding, dtype="<f4").tobytes()

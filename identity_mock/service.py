@@ -1,0 +1,162 @@
+"""The identity mock's logic: citizens, enrolment, 1:1 verify and 1:N identify.
+
+Plain functions over a SQLAlchemy session; the HTTP router, the demo and the gate
+service all call these. Subjects in galleries are citizen ids as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from biometrics import (
+    MODEL_NAME,
+    MODEL_VERSION,
+    DecisionRule,
+    FaceEncoder,
+    Gallery,
+    ImageLimits,
+    MatchResult,
+    decode_image,
+)
+from enrollment import QualityPolicy, capture_template
+from identity_mock.errors import CitizenNotFound, NationalIdTaken
+from identity_mock.models import Citizen, FaceTemplate, TemplateSource
+
+
+@dataclass(frozen=True)
+class NewCitizen:
+    """What the identity service is told about a new citizen."""
+
+    national_id: str
+    full_name: str
+    date_of_birth: date
+    account_level: int = 2
+    biometric_consent: bool = True
+
+
+def register_citizen(session: Session, new: NewCitizen) -> Citizen:
+    """Add a citizen; the identification number must be unused."""
+    taken = session.scalar(
+        select(Citizen.id).where(Citizen.national_id == new.national_id)
+    )
+    if taken is not None:
+        raise NationalIdTaken()
+
+    citizen = Citizen(
+        national_id=new.national_id,
+        full_name=new.full_name,
+        date_of_birth=new.date_of_birth,
+        account_level=new.account_level,
+        biometric_consent=new.biometric_consent,
+        created_at=datetime.now(UTC),
+    )
+    session.add(citizen)
+    session.flush()
+    return citizen
+
+
+def get_citizen(session: Session, citizen_id: int) -> Citizen:
+    """The citizen with this id, or `CitizenNotFound`."""
+    citizen = session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise CitizenNotFound()
+    return citizen
+
+
+def enrol_face(
+    session: Session,
+    citizen_id: int,
+    image_bytes: bytes,
+    *,
+    encoder: FaceEncoder,
+    limits: ImageLimits,
+    policy: QualityPolicy,
+    source: TemplateSource = TemplateSource.COUNTER_CAPTURE,
+) -> FaceTemplate:
+    """Enrol a face for the citizen; nothing is written if the photo is refused."""
+    citizen = get_citizen(session, citizen_id)
+    capture = capture_template(image_bytes, encoder, limits=limits, policy=policy)
+
+    template = FaceTemplate(
+        citizen_id=citizen.id,
+        encoding_bytes=FaceTemplate.pack(capture.encoding),
+        source=source.value,
+        quality=capture.quality,
+        face_width_px=capture.face_width_px,
+        model_name=MODEL_NAME,
+        model_version=MODEL_VERSION,
+        created_at=datetime.now(UTC),
+    )
+    session.add(template)
+    session.flush()
+    return template
+
+
+def eligible_gallery(session: Session, citizen_ids: Iterable[int]) -> Gallery:
+    """Templates of the listed citizens who may be matched at an airport."""
+    wanted = list(set(citizen_ids))
+    if not wanted:
+        return Gallery.empty()
+
+    rows = session.execute(
+        select(FaceTemplate.citizen_id, FaceTemplate.encoding_bytes)
+        .join(Citizen)
+        .where(
+            FaceTemplate.citizen_id.in_(wanted),
+            Citizen.account_level == 2,
+            Citizen.biometric_consent.is_(True),
+        )
+    ).all()
+    subject_ids = [str(citizen_id) for citizen_id, _ in rows]
+    encodings = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<f4")
+    return Gallery.build(subject_ids, encodings.reshape(-1, 128))
+
+
+def probe_encoding(
+    image_bytes: bytes, *, encoder: FaceEncoder, limits: ImageLimits
+) -> np.ndarray:
+    """The encoding of the one face in a probe image."""
+    return encoder.encode_one(decode_image(image_bytes, limits)).encoding
+
+
+def verify(
+    session: Session,
+    citizen_id: int,
+    probe: np.ndarray,
+    *,
+    rule: DecisionRule,
+    cohort_ids: Iterable[int] = (),
+) -> MatchResult:
+    """1:1: is the probe this citizen? Other citizens listed serve as the cohort."""
+    get_citizen(session, citizen_id)
+    gallery = eligible_gallery(session, [citizen_id, *cohort_ids])
+    return rule.verify(gallery, probe, str(citizen_id))
+
+
+def identify(
+    session: Session,
+    citizen_ids: Iterable[int],
+    probe: np.ndarray,
+    *,
+    rule: DecisionRule,
+) -> MatchResult:
+    """1:N: which of the listed citizens is the probe, if any, safely?"""
+    return rule.identify(eligible_gallery(session, citizen_ids), probe)
+
+
+def with_templates(session: Session, citizen_id: int) -> Citizen:
+    """The citizen with its templates loaded."""
+    citizen = session.scalar(
+        select(Citizen)
+        .where(Citizen.id == citizen_id)
+        .options(selectinload(Citizen.templates))
+    )
+    if citizen is None:
+        raise CitizenNotFound()
+    return citizen

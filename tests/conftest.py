@@ -1,0 +1,58 @@
+"""Shared fixtures: the real photos, one face encoder per session, an app client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from biometrics import FaceEncoder
+from gatesim.app import create_app
+from gatesim.runtime import build_runtime
+from gatesim.settings import Settings
+
+FACES = Path(
+    os.environ.get("GATESIM_TEST_FACES", Path(__file__).parents[2] / "shared" / "faces")
+)
+"""The open test photos (never copied into the project)."""
+
+
+@pytest.fixture(scope="session")
+def faces() -> Path:
+    """The folder of real photos; tests that need it skip if it is missing."""
+    if not (FACES / "manifest.csv").exists():
+        pytest.skip(f"real photos not found at {FACES} (set GATESIM_TEST_FACES)")
+    return FACES
+
+
+@pytest.fixture(scope="session")
+def photo(faces: Path) -> Callable[[str], bytes]:
+    """Bytes of a photo by its path in the photo folder, e.g. ``people/p01/1.jpg``."""
+
+    def read(relative_path: str) -> bytes:
+        return (faces / relative_path).read_bytes()
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def encoder() -> FaceEncoder:
+    """One face encoder (dlib models) for the whole test session."""
+    return FaceEncoder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Default settings on a fresh SQLite file."""
+    return Settings(database_url=f"sqlite:///{tmp_path / 'test.db'}")
+
+
+@pytest.fixture
+def client(settings: Settings, encoder: FaceEncoder) -> Iterator[TestClient]:
+    """An HTTP client of the whole application on a fresh database."""
+    runtime = build_runtime(settings, encoder)
+    with TestClient(create_app(settings, runtime)) as test_client:
+        yield test_client

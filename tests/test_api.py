@@ -1,0 +1,326 @@
+"""The HTTP API end to end, on real photos: enrol, check in, security, board."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gatesim.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+Photo = Callable[[str], bytes]
+
+
+def _register(client: TestClient, national_id: str, *, account_level: int = 2) -> int:
+    body = {
+        "national_id": national_id,
+        "full_name": "Nguyễn Thị Ánh",
+        "date_of_birth": "1990-04-30",
+        "account_level": account_level,
+        "biometric_consent": True,
+    }
+    response = client.post("/identity/v1/citizens", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _enrol(client: TestClient, citizen_id: int, image: bytes) -> Any:
+    files = {"image": ("face.jpg", image, "image/jpeg")}
+    return client.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
+
+
+def _flight(client: TestClient, settings: Settings, code: str, gate: str) -> int:
+    body = {
+        "code": code,
+        "origin": settings.airport_code,
+        "destination": "HAN",
+        "departure_at": datetime.now(settings.zone).isoformat(),
+        "gate": gate,
+    }
+    response = client.post("/gate/v1/flights", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _book(
+    client: TestClient, citizen_id: int, flight_id: int, *, bags: bool = False
+) -> str:
+    body = {"citizen_id": citizen_id, "flight_id": flight_id, "checked_baggage": bags}
+    response = client.post("/gate/v1/bookings", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["reference"])
+
+
+def _present(
+    client: TestClient,
+    touchpoint: str,
+    image: bytes,
+    **fields: str,
+) -> Any:
+    files = {"image": ("frame.jpg", image, "image/jpeg")}
+    data = {"device_id": f"{touchpoint}-07", **fields}
+    return client.post(f"/gate/v1/{touchpoint}", files=files, data=data)
+
+
+@pytest.fixture
+def airport(client: TestClient, settings: Settings, photo: Photo) -> dict[str, Any]:
+    """Two flights today; p06 and p09 enrolled and booked, p03 with bags."""
+    flights = {
+        "VN213": _flight(client, settings, "VN213", "12"),
+        "VJ135": _flight(client, settings, "VJ135", "14"),
+    }
+    people = {}
+    cast = [("p06", "VN213", False), ("p09", "VJ135", False), ("p03", "VN213", True)]
+    for number, (person, code, bags) in enumerate(cast):
+        citizen_id = _register(client, f"07909000000{number}")
+        enrolled = _enrol(client, citizen_id, photo(f"people/{person}/1.jpg"))
+        assert enrolled.status_code == 201, enrolled.text
+        _book(client, citizen_id, flights[code], bags=bags)
+        people[person] = citizen_id
+    return {"flights": flights, "people": people}
+
+
+def test_enrolled_passenger_checks_in_clears_security_and_boards_once(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    face = photo("people/p06/2.jpg")
+
+    checked_in = _present(client, "check-in", face).json()
+    again = _present(client, "check-in", face).json()
+    security = _present(client, "security", face).json()
+    boarded = _present(client, "boarding", face, flight_code="VN213").json()
+    twice = _present(client, "boarding", face, flight_code="VN213").json()
+
+    assert checked_in["decision"] == "open"
+    assert checked_in["passenger_id"] == airport["people"]["p06"]
+    assert checked_in["seat"]
+    assert checked_in["distance"] < checked_in["threshold"]
+    assert again["reason_code"] == "already_checked_in"
+    assert again["seat"] == checked_in["seat"]
+    assert security["decision"] == "open"
+    assert boarded["decision"] == "open"
+    assert boarded["reason_code"] == "boarded"
+    assert twice["decision"] == "deny"
+    assert twice["reason_code"] == "already_boarded"
+
+
+def test_passenger_at_another_flights_gate_is_denied_and_told_their_gate(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    face = photo("people/p06/2.jpg")
+    _present(client, "check-in", face)
+    _present(client, "security", face)
+
+    answer = _present(client, "boarding", face, flight_code="VJ135").json()
+
+    assert answer["decision"] == "deny"
+    assert answer["reason_code"] == "wrong_flight"
+    assert "VN213" in answer["reason"]
+    assert "gate 12" in answer["reason"]
+
+
+def test_security_denies_a_passenger_not_checked_in(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    answer = _present(client, "security", photo("people/p09/3.jpg")).json()
+
+    assert answer["decision"] == "deny"
+    assert answer["reason_code"] == "not_checked_in"
+
+
+def test_boarding_denies_a_passenger_who_skipped_security(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    face = photo("people/p09/3.jpg")
+    _present(client, "check-in", face)
+
+    answer = _present(client, "boarding", face, flight_code="VJ135").json()
+
+    assert answer["decision"] == "deny"
+    assert answer["reason_code"] == "security_not_cleared"
+
+
+def test_checked_baggage_is_referred_to_the_counter_then_staff_clear_it(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    face = photo("people/p03/3.jpg")
+
+    referred = _present(client, "check-in", face).json()
+    cleared = client.post(
+        "/gate/v1/check-in/staff-clear",
+        json={
+            "booking_reference": referred["booking_reference"],
+            "device_id": "counter-3",
+        },
+    ).json()
+
+    assert referred["decision"] == "refer"
+    assert referred["reason_code"] == "checked_baggage"
+    assert cleared["decision"] == "open"
+    assert cleared["reason_code"] == "manual_check"
+    assert cleared["seat"]
+
+
+def test_unenrolled_face_is_referred_never_accepted(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    for touchpoint in ("check-in", "security"):
+        answer = _present(client, touchpoint, photo("people/p26/1.jpg")).json()
+
+        assert answer["decision"] == "refer"
+        assert answer["reason_code"] == "face_not_recognised"
+        assert answer["passenger_id"] is None
+
+
+def test_level_one_account_is_not_matched_at_the_airport(
+    client: TestClient, settings: Settings, photo: Photo
+) -> None:
+    flight_id = _flight(client, settings, "VN213", "12")
+    citizen_id = _register(client, "079090000009", account_level=1)
+    _enrol(client, citizen_id, photo("people/p17/1.png"))
+    _book(client, citizen_id, flight_id)
+
+    answer = _present(client, "check-in", photo("people/p17/2.png")).json()
+
+    assert answer["decision"] == "refer"
+
+
+def test_claim_by_booking_reference_is_checked_one_to_one(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    reference = _present(client, "check-in", photo("people/p06/2.jpg")).json()[
+        "booking_reference"
+    ]
+
+    own = _present(
+        client, "security", photo("people/p06/2.jpg"), booking_reference=reference
+    ).json()
+    other = _present(
+        client, "security", photo("people/p09/3.jpg"), booking_reference=reference
+    ).json()
+
+    assert own["decision"] == "open"
+    assert other["decision"] == "refer"
+
+
+@pytest.mark.parametrize(
+    ("image_path", "status", "code"),
+    [
+        ("scenes/no_face_white.png", 422, "no_face"),
+        ("scenes/two_people.jpg", 422, "several_faces"),
+    ],
+)
+def test_gate_answers_a_bad_face_image_with_its_own_code(
+    client: TestClient,
+    airport: dict[str, Any],
+    photo: Photo,
+    image_path: str,
+    status: int,
+    code: str,
+) -> None:
+    response = _present(client, "check-in", photo(image_path))
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (b"", 400, "image_empty"),
+        (b"this is a text file, not a photo", 400, "image_unreadable"),
+        (b"%PDF-1.7\n1 0 obj\n", 400, "image_unreadable"),
+    ],
+)
+def test_gate_answers_a_non_image_with_its_own_code(
+    client: TestClient, payload: bytes, status: int, code: str
+) -> None:
+    response = _present(client, "security", payload)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_missing_image_field_is_a_validation_error(client: TestClient) -> None:
+    response = client.post("/gate/v1/check-in", data={"device_id": "k1"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_unknown_flight_at_boarding_is_not_found(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    face = photo("people/p06/2.jpg")
+
+    response = _present(client, "boarding", face, flight_code="ZZ999")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "flight_not_found"
+
+
+def test_refused_enrolment_leaves_no_template(client: TestClient, photo: Photo) -> None:
+    citizen_id = _register(client, "079090000042")
+
+    refused = _enrol(client, citizen_id, photo("scenes/two_people.jpg"))
+    citizen = client.get(f"/identity/v1/citizens/{citizen_id}").json()
+
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "several_faces"
+    assert citizen["template_count"] == 0
+
+
+def test_identity_mock_verifies_and_identifies(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    people = airport["people"]
+    files = {"image": ("f.jpg", photo("people/p09/3.jpg"), "image/jpeg")}
+
+    verified = client.post(
+        f"/identity/v1/citizens/{people['p09']}/verify", files=files
+    ).json()
+    identified = client.post(
+        "/identity/v1/identify",
+        files=files,
+        data={"citizen_ids": ",".join(str(i) for i in people.values())},
+    ).json()
+
+    assert verified["outcome"] == "match"
+    assert identified["outcome"] == "match"
+    assert identified["citizen_id"] == people["p09"]
+
+
+def test_every_decision_is_recorded_without_image(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    _present(client, "check-in", photo("people/p06/2.jpg"))
+    _present(client, "check-in", photo("scenes/no_face_white.png"))
+
+    records = client.get("/gate/v1/decisions").json()
+
+    assert [r["reason_code"] for r in records] == ["no_face", "checked_in"]
+    assert all(set(r) >= {"distance", "threshold", "latency_ms"} for r in records)
+
+
+def test_body_over_the_limit_is_refused_before_reading(
+    client: TestClient,
+) -> None:
+    oversized = b"\xff" * (26 * 1024 * 1024)
+
+    response = _present(client, "check-in", oversized)
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "image_too_large"
+
+
+def test_openapi_schema_lists_the_touchpoint_route(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+
+    assert "/gate/v1/{touchpoint}" in schema["paths"]
+    assert "/identity/v1/citizens/{citizen_id}/faces" in schema["paths"]
