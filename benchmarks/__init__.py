@@ -1,0 +1,1 @@
+"""Benchmarks of matching latency, end-to-end decision time and HTTP load."""

@@ -1,0 +1,1 @@
+"""The touchscreen kiosk (served at /kiosk): the browser check-in flow."""
