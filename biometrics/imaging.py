@@ -34,6 +34,7 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
 _PDF_MAGIC = b"%PDF"
 _WHITE = (255, 255, 255, 255)
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,9 @@ def _check_bytes(data: bytes, limits: ImageLimits) -> None:
     if not data:
         raise ImageEmpty()
     if len(data) > limits.max_bytes:
-        megabytes = limits.max_bytes // (1024 * 1024)
         raise ImageTooLarge(
-            f"The file is larger than {megabytes} MB. Send a smaller photo."
+            f"The file is larger than {human_size(limits.max_bytes)}. "
+            "Send a smaller photo."
         )
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         raise ImageUnsupported(
@@ -115,8 +116,10 @@ def _decode_reduced(image: Image.Image, max_side_px: int) -> None:
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any mode to 8-bit RGB; transparency is laid over white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        return Image.fromarray(_wide_to_8bit(image)).convert("RGB")
+    if image.mode in SIXTEEN_BIT_MODES:
+        return Image.fromarray(_wide_to_8bit(image, 65535.0)).convert("RGB")
+    if image.mode in ("I", "F"):
+        return Image.fromarray(_wide_to_8bit(image, None)).convert("RGB")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La")
     if has_alpha or "transparency" in image.info:
         rgba = image.convert("RGBA")
@@ -125,10 +128,17 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _wide_to_8bit(image: Image.Image) -> npt.NDArray[np.uint8]:
-    """Scale a 16-bit, 32-bit integer or float grey image to 0..255."""
+def _wide_to_8bit(
+    image: Image.Image, full_scale: float | None
+) -> npt.NDArray[np.uint8]:
+    """Scale a 16-bit, 32-bit integer or float grey image to 0..255.
+
+    Without a known full scale (modes I and F), values over 255 are taken as
+    16-bit and the rest as already 8-bit.
+    """
     values = np.asarray(image, dtype=np.float64)
-    full_scale = 65535.0 if values.max(initial=0.0) > 255.0 else 255.0
+    if full_scale is None:
+        full_scale = 65535.0 if values.max(initial=0.0) > 255.0 else 255.0
     scaled = np.clip(values * (255.0 / full_scale), 0.0, 255.0)
     return np.rint(scaled).astype(np.uint8)
 
@@ -144,3 +154,11 @@ def _fit(image: Image.Image, max_side_px: int) -> Image.Image:
 
 def _to_array(image: Image.Image) -> RGBImage:
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def human_size(size_bytes: int) -> str:
+    """A byte count for people: ``25 MB``, ``512 KB`` or ``900 bytes``."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size_bytes >= factor:
+            return f"{size_bytes / factor:.3g} {unit}"
+    return f"{size_bytes} bytes"

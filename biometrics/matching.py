@@ -91,7 +91,7 @@ class Gallery:
         squared = self._squared_distances(probe_row[None, :])[0]
         per_subject = self._per_subject_min(squared)
         nearest = _smallest(per_subject, k)
-        return self._exact(probe_row, nearest)
+        return self._exact(probe_row, nearest)[:k]
 
     def search_batch(self, probes: npt.ArrayLike, k: int = 2) -> list[list[Candidate]]:
         """Return the `k` nearest subjects for each of several probes at once."""
@@ -101,15 +101,14 @@ class Gallery:
 
         squared = self._squared_distances(probe_rows)
         return [
-            self._exact(row, _smallest(self._per_subject_min(dists), k))
+            self._exact(row, _smallest(self._per_subject_min(dists), k))[:k]
             for row, dists in zip(probe_rows, squared, strict=True)
         ]
 
     def distances(self, probe: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Distance from the probe to every template row, shape ``(N,)``."""
-        probe_row = _as_probe(probe)
-        squared = self._squared_distances(probe_row[None, :])[0]
-        distances: npt.NDArray[np.float32] = np.sqrt(np.maximum(squared, 0.0))
+        differences = self.encodings - _as_probe(probe)[None, :]
+        distances: npt.NDArray[np.float32] = np.linalg.norm(differences, axis=1)
         return distances
 
     def verify(self, probe: npt.ArrayLike, subject_id: str) -> Candidate | None:
@@ -170,8 +169,13 @@ def _group_starts(sorted_ids: Sequence[str]) -> npt.NDArray[np.intp]:
 
 
 def _smallest(values: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.intp]:
-    """Indices of the `k` smallest values (unordered), without a full sort."""
+    """Indices of the `k` smallest values (unordered), without a full sort.
+
+    Values tied with the k-th are all returned, so that the caller's order by
+    (distance, subject id) decides among them, not the partition's whim.
+    """
     k = min(k, len(values))
     if k == len(values):
         return np.arange(len(values))
-    return np.argpartition(values, k - 1)[:k]
+    kth = values[np.argpartition(values, k - 1)[k - 1]]
+    return np.flatnonzero(values <= kth)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from biometrics import DomainError, ImageTooLarge
+from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings, get_settings
@@ -118,7 +119,7 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Send) -> None:
         error = ImageTooLarge(
-            f"The upload is larger than {self.max_bytes // (1024 * 1024)} MB."
+            f"The upload is larger than {human_size(self.max_bytes)}."
         )
         response = JSONResponse(error_body(error.code, error.message), 413)
         await response({"type": "http"}, _no_body, send)
