@@ -3,6 +3,7 @@
 - `decode_image`: any uploaded image bytes to an upright RGB array.
 - `FaceEncoder`: detection and 128-d encoding with face_recognition (dlib).
 - `Gallery`: the vectorised comparison core (euclidean distance, lower is closer).
+- `LiveGallery`: lock-free reads of a gallery that changes (snapshot swap).
 - `DecisionRule`: match, no match or ambiguous, with a calibrated threshold and margin.
 """
 
@@ -27,6 +28,7 @@ from biometrics.errors import (
     SeveralFacesFound,
 )
 from biometrics.imaging import ImageLimits, decode_image
+from biometrics.live import LiveGallery
 from biometrics.matching import Candidate, Gallery
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "ImageTruncated",
     "ImageUnreadable",
     "ImageUnsupported",
+    "LiveGallery",
     "MatchOutcome",
     "MatchResult",
     "NoFaceFound",

@@ -28,9 +28,12 @@ OptionalForm = Annotated[str | None, Form()]
 
 
 @router.post("/flights", status_code=201)
-def schedule_flight(body: FlightIn, session: SessionDep) -> FlightOut:
-    """Schedule a departing flight."""
-    flight = bookings.schedule_flight(session, bookings.NewFlight(**body.model_dump()))
+def schedule_flight(
+    body: FlightIn, session: SessionDep, runtime: RuntimeDep
+) -> FlightOut:
+    """Schedule a departing flight (409 if its code already flies that day)."""
+    new = bookings.NewFlight(**body.model_dump())
+    flight = bookings.schedule_flight(session, new, zone=runtime.settings.zone)
     return _flight_out(flight)
 
 

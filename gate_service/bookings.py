@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate_service.errors import BookingNotFound
+from gate_service.errors import (
+    BookingExists,
+    BookingNotFound,
+    FlightExists,
+    FlightNotFound,
+)
 from gate_service.models import Booking, Flight
+from gatesim.db import note_change
 from identity_mock.service import get_citizen
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -28,8 +34,20 @@ class NewFlight:
     gate: str
 
 
-def schedule_flight(session: Session, new: NewFlight) -> Flight:
-    """Add a flight."""
+def schedule_flight(session: Session, new: NewFlight, *, zone: tzinfo) -> Flight:
+    """Add a flight; one code per local day of departure."""
+    local = new.departure_at.astimezone(zone)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    same_day = session.scalar(
+        select(Flight.id).where(
+            Flight.code == new.code.upper(),
+            Flight.departure_at >= day_start,
+            Flight.departure_at < day_start + timedelta(days=1),
+        )
+    )
+    if same_day is not None:
+        raise FlightExists()
+
     flight = Flight(
         code=new.code.upper(),
         origin=new.origin.upper(),
@@ -48,7 +66,14 @@ def book(
     """Book a citizen on a flight, with a fresh booking reference."""
     get_citizen(session, citizen_id)
     if session.get(Flight, flight_id) is None:
-        raise BookingNotFound("No flight has this id.")
+        raise FlightNotFound("No flight has this id.")
+    existing = session.scalar(
+        select(Booking.id).where(
+            Booking.citizen_id == citizen_id, Booking.flight_id == flight_id
+        )
+    )
+    if existing is not None:
+        raise BookingExists()
 
     booking = Booking(
         reference=_new_reference(session),
@@ -58,6 +83,7 @@ def book(
     )
     session.add(booking)
     session.flush()
+    note_change(session)
     return booking
 
 

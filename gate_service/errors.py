@@ -13,6 +13,30 @@ class FlightNotFound(DomainError):
     default_message = "No flight with this code departs from this airport today."
 
 
+class FlightExists(DomainError):
+    """A flight with this code already leaves on that local day."""
+
+    code = "flight_exists"
+    status_code = 409
+    default_message = "A flight with this code already departs that day."
+
+
+class BookingExists(DomainError):
+    """The citizen is already booked on this flight."""
+
+    code = "booking_exists"
+    status_code = 409
+    default_message = "This citizen is already booked on this flight."
+
+
+class FlightCodeRequired(DomainError):
+    """Boarding needs to know which flight the gate is boarding."""
+
+    code = "flight_code_required"
+    status_code = 422
+    default_message = "Boarding needs the flight_code of the flight at this gate."
+
+
 class BookingNotFound(DomainError):
     """No booking matches the reference or identification number given."""
 

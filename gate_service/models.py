@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gatesim.db import Base
@@ -20,7 +20,7 @@ class Flight(Base):
     code: Mapped[str] = mapped_column(String(8), index=True)
     origin: Mapped[str] = mapped_column(String(3))
     destination: Mapped[str] = mapped_column(String(3))
-    departure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    departure_at: Mapped[datetime] = mapped_column(index=True)
     gate: Mapped[str] = mapped_column(String(8))
 
 
@@ -37,11 +37,9 @@ class Booking(Base):
     )
     flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id"), index=True)
     checked_baggage: Mapped[bool] = mapped_column(default=False)
-    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    security_cleared_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True)
-    )
-    boarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_in_at: Mapped[datetime | None]
+    security_cleared_at: Mapped[datetime | None]
+    boarded_at: Mapped[datetime | None]
 
     flight: Mapped[Flight] = relationship(lazy="joined")
     boarding_pass: Mapped[BoardingPass | None] = relationship(
@@ -59,7 +57,7 @@ class BoardingPass(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
     flight_id: Mapped[int] = mapped_column(ForeignKey("flights.id"))
     seat: Mapped[str] = mapped_column(String(4))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime]
 
     booking: Mapped[Booking] = relationship(back_populates="boarding_pass")
 
@@ -80,4 +78,4 @@ class DecisionRecord(Base):
     threshold: Mapped[float | None]
     latency_ms: Mapped[float]
     by_staff: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)

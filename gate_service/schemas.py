@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from gate_service.touchpoints import Decision, Touchpoint
 
@@ -15,7 +15,9 @@ class FlightIn(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9]{2}\d{1,4}$", examples=["VN213"])
     origin: str = Field(pattern=r"^[A-Z]{3}$", examples=["SGN"])
     destination: str = Field(pattern=r"^[A-Z]{3}$", examples=["HAN"])
-    departure_at: datetime = Field(description="With a time zone offset.")
+    departure_at: AwareDatetime = Field(
+        description="With a time zone offset, e.g. 2026-12-03T09:00:00+07:00."
+    )
     gate: str = Field(min_length=1, max_length=8, examples=["12"])
 
 

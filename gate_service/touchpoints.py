@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
@@ -28,11 +29,11 @@ from biometrics import (
     MatchResult,
     decode_image,
 )
-from gate_service.errors import BookingNotFound, FlightNotFound
+from gate_service.errors import BookingNotFound, FlightCodeRequired, FlightNotFound
+from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.models import BoardingPass, Booking, DecisionRecord, Flight
 from gatesim.db import transaction
 from identity_mock.models import Citizen
-from identity_mock.service import eligible_gallery
 
 logger = logging.getLogger(__name__)
 
@@ -121,18 +122,33 @@ class GateContext:
     """Current time, timezone-aware (the demo and the tests may fix it)."""
     zone_offset: Callable[[datetime], datetime]
     """Turns an aware time into the airport's local time."""
+    galleries: TodaysGallery
+    """Today's passengers' templates, cached in this process."""
 
 
 def present(context: GateContext, request: GateRequest) -> GateAnswer:
     """Decide on one presentation at a touchpoint and record the decision."""
     started = time.perf_counter()
+    if request.touchpoint is Touchpoint.BOARDING and not request.flight_code:
+        raise FlightCodeRequired()
     try:
         image = decode_image(request.image_bytes, context.limits)
         probe = context.encoder.encode_one(image).encoding
     except FaceError as error:
         _record_refusal(context, request, error, _elapsed_ms(started))
         raise
+    return decide(context, request, probe, started=started)
 
+
+def decide(
+    context: GateContext,
+    request: GateRequest,
+    probe: np.ndarray,
+    *,
+    started: float | None = None,
+) -> GateAnswer:
+    """Decide for an already encoded probe: match, apply the rule, record."""
+    started = time.perf_counter() if started is None else started
     with transaction(context.sessions) as session:
         answer = _decide(session, context, request, probe)
         answer = replace(answer, latency_ms=_elapsed_ms(started))
@@ -165,35 +181,17 @@ def staff_clear(
     return replace(answer, decision_id=record.id)
 
 
-def todays_bookings(session: Session, context: GateContext) -> list[Booking]:
-    """Bookings on flights leaving this airport today (airport local date)."""
-    local_now = context.zone_offset(context.now())
-    day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    day_end = day_start + timedelta(days=1)
-    return list(
-        session.scalars(
-            select(Booking)
-            .join(Flight)
-            .where(
-                Flight.origin == context.airport_code,
-                Flight.departure_at >= day_start,
-                Flight.departure_at < day_end,
-            )
-            .order_by(Flight.departure_at)
-        )
-    )
-
-
 def _decide(
     session: Session,
     context: GateContext,
     request: GateRequest,
     probe: np.ndarray,
 ) -> GateAnswer:
-    bookings = todays_bookings(session, context)
-    flight = _boarding_flight(bookings, request)
-    gallery = eligible_gallery(session, {b.citizen_id for b in bookings})
-    claimed = _claimed_citizen(session, bookings, request)
+    day_start = local_day_start(context.now, context.zone_offset)
+    today = _departing_today(context.airport_code, day_start)
+    flight = _boarding_flight(session, request, today)
+    claimed = _claimed_citizen(session, request, today)
+    gallery = context.galleries.current(session, day_start)
 
     if claimed is None:
         match = context.rule.identify(gallery, probe)
@@ -203,7 +201,11 @@ def _decide(
         return _unmatched(request.touchpoint, match)
 
     passenger_id = int(match.subject_id)
-    own = [b for b in bookings if b.citizen_id == passenger_id]
+    own = _bookings_of(session, passenger_id, today)
+    if not own:
+        return GateAnswer(
+            request.touchpoint, Decision.REFER, "no_booking", REASONS["no_booking"]
+        )
     booking = _pick_booking(own, flight)
     answer = _advance(
         session, context, request.touchpoint, booking, flight, by_staff=False
@@ -216,33 +218,58 @@ def _decide(
     )
 
 
-def _boarding_flight(bookings: list[Booking], request: GateRequest) -> Flight | None:
+def _departing_today(airport_code: str, day_start: datetime) -> list[Any]:
+    """SQL conditions: a flight leaving this airport on the local day."""
+    return [
+        Flight.origin == airport_code,
+        Flight.departure_at >= day_start,
+        Flight.departure_at < day_start + timedelta(days=1),
+    ]
+
+
+def _bookings_of(session: Session, citizen_id: int, today: list[Any]) -> list[Booking]:
+    """The passenger's bookings on flights leaving today, earliest first."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .join(Flight)
+            .where(Booking.citizen_id == citizen_id, *today)
+            .order_by(Flight.departure_at)
+        )
+    )
+
+
+def _boarding_flight(
+    session: Session, request: GateRequest, today: list[Any]
+) -> Flight | None:
     if request.touchpoint is not Touchpoint.BOARDING:
         return None
     code = (request.flight_code or "").strip().upper()
-    flights = {b.flight.code: b.flight for b in bookings}
-    if code not in flights:
+    flight = session.scalar(select(Flight).where(Flight.code == code, *today))
+    if flight is None:
         raise FlightNotFound()
-    return flights[code]
+    return flight
 
 
 def _claimed_citizen(
-    session: Session, bookings: list[Booking], request: GateRequest
+    session: Session, request: GateRequest, today: list[Any]
 ) -> int | None:
+    """The citizen a claim names, if it names one booked today."""
     if request.booking_reference:
         reference = request.booking_reference.strip().upper()
-        by_reference = [b for b in bookings if b.reference == reference]
-        if not by_reference:
-            raise BookingNotFound()
-        return by_reference[0].citizen_id
-    if request.national_id:
-        citizen_id = session.scalar(
-            select(Citizen.id).where(Citizen.national_id == request.national_id)
+        claim = select(Booking.citizen_id).where(Booking.reference == reference)
+    elif request.national_id:
+        claim = (
+            select(Booking.citizen_id)
+            .join(Citizen, Citizen.id == Booking.citizen_id)
+            .where(Citizen.national_id == request.national_id.strip())
         )
-        if citizen_id is None or all(b.citizen_id != citizen_id for b in bookings):
-            raise BookingNotFound()
-        return citizen_id
-    return None
+    else:
+        return None
+    citizen_id = session.scalar(claim.join(Flight).where(*today).limit(1))
+    if citizen_id is None:
+        raise BookingNotFound()
+    return int(citizen_id)
 
 
 def _pick_booking(own: list[Booking], flight: Flight | None) -> Booking:

@@ -39,6 +39,31 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed of the day")
     demo.set_defaults(handler=_demo)
 
+    bench = commands.add_parser("bench", help="benchmark matching and decision time")
+    bench.add_argument(
+        "what", nargs="?", choices=["matching", "stages", "all"], default="all"
+    )
+    bench.add_argument(
+        "--sizes",
+        default="420,42000,100000,1000000",
+        help="comma-separated gallery sizes (10000000 fits in 24 GB)",
+    )
+    bench.add_argument("--probes", type=int, default=50, help="probes per size")
+    bench.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    bench.add_argument(
+        "--photo",
+        type=Path,
+        default=DEFAULT_PHOTOS / "scenes/p10_1080p.jpg",
+        help="real photo for the stage timings",
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path("artifacts/bench"),
+        help="folder for the JSON and the PNG chart",
+    )
+    bench.set_defaults(handler=_bench)
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -59,6 +84,26 @@ def _demo(arguments: argparse.Namespace) -> int:
     if arguments.json:
         write_json(report, arguments.json)
         print(f"\nReport written to {arguments.json}")
+    return 0
+
+
+def _bench(arguments: argparse.Namespace) -> int:
+    from benchmarks import matching, report, stages
+
+    results: dict[str, object] = {}
+    if arguments.what in ("matching", "all"):
+        sizes = tuple(int(size) for size in arguments.sizes.split(","))
+        matched = matching.run(sizes, probes=arguments.probes, rounds=arguments.rounds)
+        print(report.matching_table(matched))
+        report.draw_chart(matched, arguments.out / "matching.png")
+        results["matching"] = matched
+    if arguments.what in ("stages", "all"):
+        staged = stages.run(arguments.photo)
+        print()
+        print(report.stages_table(staged))
+        results["stages"] = staged
+    report.write_json(results, arguments.out / "bench.json")
+    print(f"\nWritten to {arguments.out}/")
     return 0
 
 

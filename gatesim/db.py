@@ -4,13 +4,83 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import DateTime, Engine, String, create_engine, event, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware time stored as UTC; read back aware, in UTC, on every database.
+
+    SQLite keeps no offset: without this, 10:00+07:00 and 10:00Z were stored
+    alike. A naive time is refused rather than guessed.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        """Convert to naive UTC for storage."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("times must carry a time zone offset")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
+        """Mark stored UTC as aware."""
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     """Base class of every table of the identity mock and the gate service."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+class ChangeCounter(Base):
+    """Counts changes that alter who may be matched (enrolments, bookings).
+
+    Every process caches galleries; it compares this counter (one small read)
+    with the one its cache was built at, and rebuilds when another worker, or
+    itself, changed something.
+    """
+
+    __tablename__ = "change_counters"
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+GALLERY_SCOPE = "galleries"
+
+
+def note_change(session: Session, scope: str = GALLERY_SCOPE) -> None:
+    """Record, in the caller's transaction, that galleries must be rebuilt."""
+    changed = session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.scope == scope)
+        .values(count=ChangeCounter.count + 1)
+    )
+    if getattr(changed, "rowcount", 0) == 0:
+        session.add(ChangeCounter(scope=scope, count=1))
+        session.flush()
+
+
+def change_count(session: Session, scope: str = GALLERY_SCOPE) -> int:
+    """The current change count of a scope (0 before any change)."""
+    count = session.scalar(
+        select(ChangeCounter.count).where(ChangeCounter.scope == scope)
+    )
+    return int(count or 0)
 
 
 def make_engine(database_url: str) -> Engine:

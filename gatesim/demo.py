@@ -196,6 +196,7 @@ class _Day:
                     NewFlight(
                         code, self.gate.airport_code, destination, departure_at, gate
                     ),
+                    zone=self.runtime.settings.zone,
                 )
                 codes.append(code)
         return codes

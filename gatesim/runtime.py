@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from biometrics import FaceEncoder
 from enrollment import QualityPolicy
+from gate_service.galleries import TodaysGallery
 from gate_service.touchpoints import GateContext
 from gatesim.db import create_schema, make_engine, session_factory
 from gatesim.settings import Settings
@@ -43,6 +44,7 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
         airport_code=settings.airport_code,
         now=lambda: datetime.now(UTC),
         zone_offset=lambda moment: moment.astimezone(zone),
+        galleries=TodaysGallery(settings.airport_code),
     )
     quality = QualityPolicy(min_face_width_px=settings.min_face_width_px)
     return Runtime(settings, engine, sessions, encoder, gate, quality)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, LargeBinary, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from biometrics.encoder import Encoding
@@ -36,7 +36,7 @@ class Citizen(Base):
     """Identity-account level: 1 (basic) or 2 (verified; needed at airports)."""
     biometric_consent: Mapped[bool] = mapped_column(default=False)
     """Consent to the use of the face at airport touchpoints."""
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime]
 
     templates: Mapped[list[FaceTemplate]] = relationship(
         back_populates="citizen", cascade="all, delete-orphan"
@@ -65,7 +65,7 @@ class FaceTemplate(Base):
     face_width_px: Mapped[int]
     model_name: Mapped[str] = mapped_column(String(80))
     model_version: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime]
 
     citizen: Mapped[Citizen] = relationship(back_populates="templates")
 

@@ -25,6 +25,7 @@ from biometrics import (
     decode_image,
 )
 from enrollment import QualityPolicy, capture_template
+from gatesim.db import note_change
 from identity_mock.errors import CitizenNotFound, NationalIdTaken
 from identity_mock.models import Citizen, FaceTemplate, TemplateSource
 
@@ -95,6 +96,7 @@ def enrol_face(
     )
     session.add(template)
     session.flush()
+    note_change(session)
     return template
 
 

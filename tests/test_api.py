@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -324,3 +324,119 @@ def test_openapi_schema_lists_the_touchpoint_route(client: TestClient) -> None:
 
     assert "/gate/v1/{touchpoint}" in schema["paths"]
     assert "/identity/v1/citizens/{citizen_id}/faces" in schema["paths"]
+
+
+def test_booking_the_same_flight_twice_is_a_conflict(
+    client: TestClient, settings: Settings
+) -> None:
+    flight_id = _flight(client, settings, "VN213", "12")
+    citizen_id = _register(client, "079090000010")
+    _book(client, citizen_id, flight_id)
+
+    again = client.post(
+        "/gate/v1/bookings", json={"citizen_id": citizen_id, "flight_id": flight_id}
+    )
+    unknown = client.post(
+        "/gate/v1/bookings", json={"citizen_id": citizen_id, "flight_id": 999}
+    )
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "booking_exists"
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "flight_not_found"
+
+
+def test_same_flight_code_twice_on_one_local_day_is_a_conflict(
+    client: TestClient, settings: Settings
+) -> None:
+    _flight(client, settings, "VN213", "12")
+
+    response = client.post(
+        "/gate/v1/flights",
+        json={
+            "code": "VN213",
+            "origin": settings.airport_code,
+            "destination": "DAD",
+            "departure_at": datetime.now(settings.zone).isoformat(),
+            "gate": "3",
+        },
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "flight_exists"
+
+
+def test_departure_time_keeps_its_offset_and_a_naive_time_is_refused(
+    client: TestClient, settings: Settings
+) -> None:
+    departure_utc = datetime.now(settings.zone).astimezone(UTC)
+    body = {
+        "code": "VJ135",
+        "origin": settings.airport_code,
+        "destination": "HAN",
+        "gate": "14",
+    }
+
+    created = client.post(
+        "/gate/v1/flights",
+        json={**body, "departure_at": departure_utc.isoformat()},
+    )
+    naive = client.post(
+        "/gate/v1/flights",
+        json={**body, "code": "VJ136", "departure_at": "2026-12-03T09:00:00"},
+    )
+    stored = datetime.fromisoformat(created.json()["departure_at"])
+
+    assert created.status_code == 201
+    assert stored == departure_utc
+    assert naive.status_code == 422
+
+
+def test_flight_given_in_utc_is_boarded_on_the_airports_local_day(
+    client: TestClient, settings: Settings, photo: Photo
+) -> None:
+    departure_utc = datetime.now(settings.zone).astimezone(UTC)
+    response = client.post(
+        "/gate/v1/flights",
+        json={
+            "code": "VN999",
+            "origin": settings.airport_code,
+            "destination": "HAN",
+            "departure_at": departure_utc.isoformat(),
+            "gate": "9",
+        },
+    )
+    citizen_id = _register(client, "079090000011")
+    _enrol(client, citizen_id, photo("people/p06/1.jpg"))
+    _book(client, citizen_id, int(response.json()["id"]))
+
+    answer = _present(client, "check-in", photo("people/p06/2.jpg")).json()
+
+    assert answer["decision"] == "open"
+    assert answer["flight_code"] == "VN999"
+
+
+def test_boarding_without_flight_code_is_refused_before_any_face_work(
+    client: TestClient, photo: Photo
+) -> None:
+    response = _present(client, "boarding", photo("people/p06/2.jpg"))
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "flight_code_required"
+
+
+def test_gallery_sees_an_enrolment_made_after_earlier_decisions(
+    client: TestClient, settings: Settings, photo: Photo
+) -> None:
+    flight_id = _flight(client, settings, "VN213", "12")
+    citizen_id = _register(client, "079090000012")
+    _book(client, citizen_id, flight_id)
+    face = photo("people/p06/2.jpg")
+
+    before = _present(client, "check-in", face).json()
+    _enrol(client, citizen_id, photo("people/p06/1.jpg"))
+    after = _present(client, "check-in", face).json()
+
+    assert before["decision"] == "refer"
+    assert after["decision"] == "open"
+    assert after["passenger_id"] == citizen_id

@@ -1,0 +1,98 @@
+"""Tables, JSON and a chart of the benchmark results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+MATCH_COLUMNS = [
+    ("size", "gallery", "{:,}"),
+    ("build_s", "build s", "{:.2f}"),
+    ("naive_ms", "naive ms", "{:.2f}"),
+    ("faiss_ms", "faiss ms", "{:.3f}"),
+    ("ours_ms", "ours ms", "{:.3f}"),
+    ("ours_p95_ms", "ours p95", "{:.3f}"),
+    ("floor_ms", "floor ms", "{:.3f}"),
+    ("ours_over_faiss", "ours/faiss", "{:.2f}"),
+    ("ours_over_floor", "ours/floor", "{:.2f}"),
+    ("naive_over_ours", "naive/ours", "{:.0f}"),
+    ("batch_ours_ms", "batch64 ms", "{:.1f}"),
+    ("batch_faiss_ms", "faiss b64 ms", "{:.1f}"),
+    ("batch_fraction_of_gemm", "batch/GEMM", "{:.2f}"),
+]
+
+
+def matching_table(result: dict[str, Any]) -> str:
+    """A Markdown table of the matching benchmark."""
+    header = "| " + " | ".join(title for _, title, _ in MATCH_COLUMNS) + " |"
+    rule = "|" + "---:|" * len(MATCH_COLUMNS)
+    rows = [
+        "| "
+        + " | ".join(_cell(row.get(key), form) for key, _, form in MATCH_COLUMNS)
+        + " |"
+        for row in result["sizes"]
+    ]
+    machine = result["machine"]
+    footer = (
+        f"\n{machine['cpu']}, {machine['cores']} cores, numpy {machine['numpy']}; "
+        f"float32 GEMM {result['gemm_gflops']} GFLOP/s on all cores."
+    )
+    return "\n".join([header, rule, *rows]) + "\n" + footer
+
+
+def stages_table(result: dict[str, Any]) -> str:
+    """A Markdown table of the decision time per stage."""
+    inputs = list(result["stages_ms"])
+    stages = list(next(iter(result["stages_ms"].values())))
+    header = "| stage | " + " | ".join(f"{name} ms" for name in inputs) + " |"
+    rule = "|---|" + "---:|" * len(inputs)
+    rows = [
+        f"| {stage} | "
+        + " | ".join(f"{result['stages_ms'][name][stage]:.2f}" for name in inputs)
+        + " |"
+        for stage in stages
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    """Write the results as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+
+
+def draw_chart(result: dict[str, Any], path: Path) -> None:
+    """Latency per gallery size for each method, log-log, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["sizes"]
+    sizes = [row["size"] for row in rows]
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for key, label in [
+        ("naive_ms", "face_recognition.face_distance"),
+        ("faiss_ms", "faiss IndexFlatL2"),
+        ("ours_ms", "gatesim core"),
+        ("floor_ms", "memory-bandwidth floor"),
+    ]:
+        values = [row.get(key) for row in rows]
+        if all(value is not None for value in values):
+            axes.plot(sizes, values, marker="o", label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("templates in the gallery")
+    axes.set_ylabel("single-probe search, median ms")
+    axes.set_title("1:N search latency (lower is better)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _cell(value: Any, form: str) -> str:
+    return "n/a" if value is None else form.format(value)

@@ -1,0 +1,46 @@
+"""The benchmarks run end to end at a smoke size (timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gatesim.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_writes_tables_json_and_chart_at_smoke_size(
+    faces: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = faces / "scenes" / "p10_1080p.jpg"
+
+    exit_code = main(
+        [
+            "bench",
+            "--sizes", "420,5000",
+            "--probes", "5",
+            "--rounds", "1",
+            "--photo", str(photo),
+            "--out", str(tmp_path),
+        ]
+    )  # fmt: skip
+    result = json.loads((tmp_path / "bench.json").read_text())
+    printed = capsys.readouterr().out
+
+    assert exit_code == 0
+    assert [row["size"] for row in result["matching"]["sizes"]] == [420, 5000]
+    assert {"ours_over_faiss", "ours_over_floor", "naive_over_ours"} <= set(
+        result["matching"]["sizes"][0]
+    )
+    assert set(result["stages"]["stages_ms"]["phone 12 MP"]) >= {
+        "decode",
+        "detect",
+        "encode",
+        "match",
+        "database and rules",
+    }
+    assert (tmp_path / "matching.png").stat().st_size > 1000
+    assert "ours/floor" in printed
