@@ -56,6 +56,16 @@ def stages_table(result: dict[str, Any]) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def build_table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of gallery build times from the database."""
+    lines = ["| templates | build from database ms | templates/s |", "|---:|---:|---:|"]
+    lines += [
+        f"| {row['size']:,} | {row['build_ms']:.1f} | {row['templates_per_s']:,} |"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
 def write_json(result: dict[str, Any], path: Path) -> None:
     """Write the results as JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,8 @@ import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
 ENCODING_SIZE = 128
-CHUNK_ROWS = 16384
-"""Rows scored per matrix-vector product (one probe): 8 MB of gallery."""
+CHUNK_ROWS = 8192
+"""Rows scored per matrix-vector product (one probe): 4 MB of gallery."""
 TILE_ROWS = 1024
 """Rows scored per matrix product for a batch: its scores stay in L2 cache."""
 BATCH_MIN_PROBES = 16
@@ -149,11 +149,12 @@ class Gallery:
             return [self._search_small(probe_rows[0], k)]
         many = len(probe_rows) >= BATCH_MIN_PROBES
         groups = _share(self._tiles if many else self._chunks, _workers())
-        if len(groups) == 1:
-            found = [self._scan(groups[0], probe_rows, k)]
-        else:
-            tasks = [(group, probe_rows, k) for group in groups]
-            found = list(_pool().map(lambda task: self._scan(*task), tasks))
+        # the calling thread scans the first run itself while the pool scans the rest
+        others = [
+            _pool().submit(self._scan, group, probe_rows, k) for group in groups[1:]
+        ]
+        found = [self._scan(groups[0], probe_rows, k)]
+        found += [future.result() for future in others]
         return self._refine(probe_rows, found, k)
 
     def verify(self, probe: npt.ArrayLike, subject_id: str) -> Candidate | None:
@@ -308,10 +309,13 @@ def _split(
 
 
 def _share(chunks: tuple[_Chunk, ...], workers: int) -> list[tuple[_Chunk, ...]]:
-    """Split chunks into contiguous runs, one per worker (one run if few)."""
-    count = min(workers, len(chunks) // 2) or 1
-    bounds = np.linspace(0, len(chunks), count + 1).astype(int)
-    return [chunks[a:b] for a, b in itertools.pairwise(bounds)]
+    """Split chunks into contiguous runs of about equal rows, one per worker."""
+    count = min(workers, len(chunks))
+    row_ends = np.array([chunk.row_stop for chunk in chunks])
+    targets = row_ends[-1] * np.arange(1, count) / count
+    cuts = np.searchsorted(row_ends, targets, side="left") + 1
+    bounds = [0, *sorted(set(cuts.tolist())), len(chunks)]
+    return [chunks[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _workers() -> int:

@@ -41,12 +41,20 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmark matching and decision time")
     bench.add_argument(
-        "what", nargs="?", choices=["matching", "stages", "all"], default="all"
+        "what",
+        nargs="?",
+        choices=["matching", "build", "stages", "all"],
+        default="all",
     )
     bench.add_argument(
         "--sizes",
         default="420,42000,100000,1000000",
         help="comma-separated gallery sizes (10000000 fits in 24 GB)",
+    )
+    bench.add_argument(
+        "--build-sizes",
+        default="420,42000,100000",
+        help="gallery sizes built from the database",
     )
     bench.add_argument("--probes", type=int, default=50, help="probes per size")
     bench.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
@@ -88,7 +96,7 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 
 def _bench(arguments: argparse.Namespace) -> int:
-    from benchmarks import matching, report, stages
+    from benchmarks import gallery_build, matching, report, stages
 
     results: dict[str, object] = {}
     if arguments.what in ("matching", "all"):
@@ -97,6 +105,12 @@ def _bench(arguments: argparse.Namespace) -> int:
         print(report.matching_table(matched))
         report.draw_chart(matched, arguments.out / "matching.png")
         results["matching"] = matched
+    if arguments.what in ("build", "all"):
+        build_sizes = tuple(int(size) for size in arguments.build_sizes.split(","))
+        built = gallery_build.run(build_sizes)
+        print()
+        print(report.build_table(built))
+        results["gallery_build"] = built
     if arguments.what in ("stages", "all"):
         staged = stages.run(arguments.photo)
         print()

@@ -21,6 +21,7 @@ def test_bench_writes_tables_json_and_chart_at_smoke_size(
         [
             "bench",
             "--sizes", "420,5000",
+            "--build-sizes", "420",
             "--probes", "5",
             "--rounds", "1",
             "--photo", str(photo),
