@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 DEFAULT_PHOTOS = Path("../shared/faces")
 
@@ -72,6 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=_bench)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="measure FMR/FNMR and FNIR/FPIR per group on a photo folder"
+    )
+    _photo_arguments(evaluate)
+    evaluate.add_argument("--json", type=Path, metavar="PATH", help="write figures")
+    evaluate.add_argument(
+        "--det", type=Path, default=Path("artifacts/det.png"), help="DET curve PNG"
+    )
+    evaluate.set_defaults(handler=_evaluate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="derive threshold and margin for a target false-match rate"
+    )
+    _photo_arguments(calibrate)
+    calibrate.add_argument("--target-fmr", type=float, default=1e-3)
+    calibrate.set_defaults(handler=_calibrate)
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -119,6 +138,139 @@ def _bench(arguments: argparse.Namespace) -> int:
     report.write_json(results, arguments.out / "bench.json")
     print(f"\nWritten to {arguments.out}/")
     return 0
+
+
+def _photo_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "photos",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_PHOTOS,
+        help="folder with manifest.csv (path,person[,group]) or a sub-folder a person",
+    )
+    command.add_argument(
+        "--groups",
+        type=Path,
+        metavar="CSV",
+        help="person,group rows (default: data/shared_faces_groups.csv for "
+        "../shared/faces, else the manifest's group column)",
+    )
+
+
+def _encoded(arguments: argparse.Namespace) -> Any:
+    from biometrics import FaceEncoder
+    from gatesim.evaluation import encode_folder, read_groups
+    from gatesim.settings import get_settings
+
+    groups_file = arguments.groups
+    shipped = Path(__file__).parents[1] / "data" / "shared_faces_groups.csv"
+    if groups_file is None and arguments.photos.resolve().name == "faces":
+        groups_file = shipped if shipped.exists() else None
+    settings = get_settings()
+    encoder = FaceEncoder(settings.encoder_settings())
+    print(f"Encoding the photos in {arguments.photos} ...", flush=True)
+    return encode_folder(
+        arguments.photos,
+        encoder,
+        groups=read_groups(groups_file),
+        limits=settings.image_limits(),
+    )
+
+
+def _evaluate(arguments: argparse.Namespace) -> int:
+    from gatesim.charts import draw_det
+    from gatesim.evaluation import open_set, verification
+    from gatesim.settings import get_settings
+
+    rule = get_settings().decision_rule()
+    encoded = _encoded(arguments)
+    verified = verification(encoded, rule.match_threshold)
+    identified = open_set(encoded, rule)
+    print(_evaluation_table(verified, identified, rule.match_threshold, rule.margin))
+    if encoded.failures:
+        print(f"\nNo usable face in {len(encoded.failures)} photo(s):")
+        for path, code in encoded.failures.items():
+            print(f"  {path}: {code}")
+    draw_det(verified, rule.match_threshold, arguments.det)
+    print(f"\nDET curve written to {arguments.det}")
+    if arguments.json:
+        summary = {
+            "threshold": rule.match_threshold,
+            "margin": rule.margin,
+            "wrong_person_accepts": identified["all"]["wrong_person_accepts"]
+            + verified["all"]["false_matches_at_threshold"],
+            "fnir": identified["all"]["fnir"],
+            "fpir": identified["all"]["fpir"],
+            "groups": {
+                group: {**identified[group], **_without_lists(verified[group])}
+                for group in identified
+            },
+            "failures": encoded.failures,
+        }
+        arguments.json.write_text(json.dumps(summary, indent=2))
+        print(f"Figures written to {arguments.json}")
+    return 0
+
+
+def _calibrate(arguments: argparse.Namespace) -> int:
+    from gatesim.calibration import calibrate
+
+    result = calibrate(_encoded(arguments), arguments.target_fmr)
+    print(f"\nTarget false-match rate: {arguments.target_fmr:g}")
+    for group, threshold in result.group_thresholds.items():
+        note = (
+            " (extrapolated: too few impostor pairs)"
+            if group in result.extrapolated
+            else ""
+        )
+        print(f"  {group:12} threshold {threshold:.3f}{note}")
+    print(
+        "  open-set wrong-person accepts at the margin below: "
+        f"{result.wrong_person_accepts}"
+    )
+    print("\nSet these for the gates:")
+    print(f"  GATESIM_MATCH_THRESHOLD={result.threshold:.3f}")
+    print(f"  GATESIM_MATCH_MARGIN={result.margin:.2f}")
+    return 0
+
+
+def _evaluation_table(
+    verified: dict[str, Any],
+    identified: dict[str, Any],
+    threshold: float,
+    margin: float,
+) -> str:
+    lines = [
+        f"Gate rule: threshold {threshold}, margin {margin}",
+        "",
+        "| group | genuine pairs | impostor pairs | closest impostor | "
+        "impostors < 0.6 | FMR | FNMR | mated / non-mated searches | FNIR | FPIR | "
+        "wrong-person accepts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group in identified:
+        v, i = verified[group], identified[group]
+        lines.append(
+            f"| {group} | {v['genuine_pairs']} | {v['impostor_pairs']} | "
+            f"{_fmt(v['impostor_min'])} | {_pct(v['impostors_under_0_6'])} | "
+            f"{_pct(v['fmr_at_threshold'])} | {_pct(v['fnmr_at_threshold'])} | "
+            f"{i['mated_searches']} / {i['non_mated_searches']} | "
+            f"{_pct(i['fnir'])} | {_pct(i['fpir'])} | "
+            f"{i['wrong_person_accepts'] + v['false_matches_at_threshold']} |"
+        )
+    return "\n".join(lines)
+
+
+def _without_lists(rates: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in rates.items() if not isinstance(value, list)}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
 def _serve(arguments: argparse.Namespace) -> int:
