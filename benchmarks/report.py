@@ -16,7 +16,7 @@ MATCH_COLUMNS = [
     ("floor_ms", "floor ms", "{:.3f}"),
     ("ours_over_faiss", "ours/faiss", "{:.2f}"),
     ("ours_over_floor", "ours/floor", "{:.2f}"),
-    ("naive_over_ours", "naive/ours", "{:.0f}"),
+    ("naive_over_ours", "naive/ours", "{:.1f}"),
     ("batch_ours_ms", "batch64 ms", "{:.1f}"),
     ("batch_faiss_ms", "faiss b64 ms", "{:.1f}"),
     ("batch_fraction_of_gemm", "batch/GEMM", "{:.2f}"),

@@ -172,9 +172,10 @@ def staff_clear(
         if booking is None:
             raise BookingNotFound()
         answer = _advance(session, context, touchpoint, booking, None, by_staff=True)
-        answer = replace(
-            answer, reason_code="manual_check", reason=REASONS["manual_check"]
-        )
+        if answer.decision is Decision.OPEN:  # a refusal keeps its own reason
+            answer = replace(
+                answer, reason_code="manual_check", reason=REASONS["manual_check"]
+            )
         answer = replace(answer, latency_ms=_elapsed_ms(started))
         request = GateRequest(touchpoint, device_id, b"")
         record = _record(session, request, answer, by_staff=True)

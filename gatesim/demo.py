@@ -106,6 +106,10 @@ class DemoReport:
             "impostors_stopped": sum(
                 a.decision != Decision.OPEN for a in self.impostor_attempts
             ),
+            "wrong_gate_attempts": _count(self.decisions, "wrong_gate"),
+            "wrong_gate_opened": _count(self.decisions, "wrong_gate", "open"),
+            "board_twice_attempts": _count(self.decisions, "board_twice"),
+            "board_twice_opened": _count(self.decisions, "board_twice", "open"),
             "wrong_person_accepts": len(wrong),
             "wrong_person_accepts_by_touchpoint": dict(
                 Counter(d.touchpoint for d in wrong)
@@ -176,8 +180,8 @@ class _Day:
             flight_code = flights[index % len(flights)]
             passenger = self._enrol_and_book(person, flight_code, index)
             self.report.passengers.append(passenger)
-        for passenger in self.report.passengers:
-            self._journey(passenger, [code for code in flights])
+        for index, passenger in enumerate(self.report.passengers):
+            self._journey(passenger, flights, index)
             self._print_journey(passenger)
         for person in impostors:
             self._impostor(person, self.rng.choice(flights))
@@ -241,10 +245,9 @@ class _Day:
         birthday = date(1960, 1, 1) + timedelta(days=self.rng.randrange(0, 16000))
         return NewCitizen(national_id, name, birthday)
 
-    def _journey(self, passenger: Passenger, flights: list[str]) -> None:
+    def _journey(self, passenger: Passenger, flights: list[str], index: int) -> None:
         probes = _cycle(self.photos[passenger.person][1:])
         citizen_id = self.citizen_of[passenger.person]
-        index = len(self.report.decisions)
 
         for touchpoint in JOURNEY:
             if touchpoint is Touchpoint.BOARDING and index % WRONG_GATE_EVERY == 0:
@@ -375,6 +378,10 @@ def _flight_id(session: Session, code: str) -> int:
     flight_id = session.scalar(select(Flight.id).where(Flight.code == code))
     assert flight_id is not None
     return flight_id
+
+
+def _count(decisions: list[Attempt], kind: str, decision: str | None = None) -> int:
+    return sum(d.kind == kind and decision in (None, d.decision) for d in decisions)
 
 
 def _cycle(photos: list[Photo]) -> Iterator[Photo]:

@@ -440,3 +440,19 @@ def test_gallery_sees_an_enrolment_made_after_earlier_decisions(
     assert before["decision"] == "refer"
     assert after["decision"] == "open"
     assert after["passenger_id"] == citizen_id
+
+
+def test_staff_clear_that_is_refused_keeps_its_own_reason(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    reference = _present(client, "check-in", photo("people/p06/2.jpg")).json()[
+        "booking_reference"
+    ]
+
+    answer = client.post(
+        "/gate/v1/boarding/staff-clear",
+        json={"booking_reference": reference, "device_id": "gate-12"},
+    ).json()
+
+    assert answer["decision"] == "deny"
+    assert answer["reason_code"] == "security_not_cleared"
