@@ -13,15 +13,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from biometrics import Gallery, LiveGallery
-from biometrics.matching import ENCODING_SIZE
 from gate_service.models import Booking, Flight
 from gatesim.db import change_count
-from identity_mock.models import Citizen, FaceTemplate
+from identity_mock.service import eligible_gallery
 
 
 class TodaysGallery:
@@ -55,19 +53,7 @@ def build(session: Session, airport_code: str, day_start: datetime) -> Gallery:
             Flight.departure_at < day_start + timedelta(days=1),
         )
     )
-    rows = session.execute(
-        select(FaceTemplate.citizen_id, FaceTemplate.encoding_bytes)
-        .join(Citizen)
-        .where(
-            FaceTemplate.citizen_id.in_(passengers),
-            Citizen.account_level == 2,
-            Citizen.biometric_consent.is_(True),
-        )
-    ).all()
-    subject_ids = [str(citizen_id) for citizen_id, _ in rows]
-    blob = b"".join(encoding for _, encoding in rows)
-    encodings = np.frombuffer(blob, dtype="<f4").reshape(-1, ENCODING_SIZE)
-    return Gallery.build(subject_ids, encodings)
+    return eligible_gallery(session, passengers)
 
 
 def local_day_start(

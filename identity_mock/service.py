@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from biometrics import (
@@ -100,10 +101,16 @@ def enrol_face(
     return template
 
 
-def eligible_gallery(session: Session, citizen_ids: Iterable[int]) -> Gallery:
-    """Templates of the listed citizens who may be matched at an airport."""
-    wanted = list(set(citizen_ids))
-    if not wanted:
+def eligible_gallery(
+    session: Session, citizen_ids: Iterable[int] | Select[Any]
+) -> Gallery:
+    """Templates of the citizens listed (or selected) who may be matched at airports.
+
+    `citizen_ids` is a list of ids or a SQL select of them, so that a gate can
+    name "everyone booked today" without reading the ids first.
+    """
+    wanted = citizen_ids if isinstance(citizen_ids, Select) else list(set(citizen_ids))
+    if not isinstance(wanted, Select) and not wanted:
         return Gallery.empty()
 
     rows = session.execute(
