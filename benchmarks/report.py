@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gatesim.charts import finish_figure, new_figure
+
 MATCH_COLUMNS = [
     ("size", "gallery", "{:,}"),
     ("build_s", "build s", "{:.2f}"),
@@ -74,14 +76,9 @@ def write_json(result: dict[str, Any], path: Path) -> None:
 
 def draw_chart(result: dict[str, Any], path: Path) -> None:
     """Latency per gallery size for each method, log-log, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = result["sizes"]
     sizes = [row["size"] for row in rows]
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+    figure, axes = new_figure(7, 4.5)
     for key, label in [
         ("naive_ms", "face_recognition.face_distance"),
         ("faiss_ms", "faiss IndexFlatL2"),
@@ -96,12 +93,7 @@ def draw_chart(result: dict[str, Any], path: Path) -> None:
     axes.set_xlabel("templates in the gallery")
     axes.set_ylabel("single-probe search, median ms")
     axes.set_title("1:N search latency (lower is better)")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    finish_figure(figure, axes, path)
 
 
 def _cell(value: Any, form: str) -> str:

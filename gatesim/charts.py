@@ -1,4 +1,4 @@
-"""The DET curve: false non-match rate against false match rate, per group."""
+"""Charts as PNG files: the DET curve, and the helpers every chart shares."""
 
 from __future__ import annotations
 
@@ -6,14 +6,31 @@ from pathlib import Path
 from typing import Any
 
 
-def draw_det(verification: dict[str, Any], threshold: float, path: Path) -> None:
-    """Plot FNMR against FMR (log-log) for each group, marking the gate threshold."""
+def new_figure(width_in: float, height_in: float) -> tuple[Any, Any]:
+    """A figure and its axes, drawn off-screen (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6.5, 5), dpi=120)
+    return plt.subplots(figsize=(width_in, height_in), dpi=120)
+
+
+def finish_figure(figure: Any, axes: Any, path: Path) -> None:
+    """Grid, legend and tight layout; write the PNG and free the figure."""
+    import matplotlib.pyplot as plt
+
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def draw_det(verification: dict[str, Any], threshold: float, path: Path) -> None:
+    """Plot FNMR against FMR (log-log) for each group, marking the gate threshold."""
+    figure, axes = new_figure(6.5, 5)
     for group, rates in verification.items():
         points = [
             (fmr, fnmr)
@@ -34,9 +51,4 @@ def draw_det(verification: dict[str, Any], threshold: float, path: Path) -> None
     axes.set_xlabel("false match rate (impostor pairs accepted)")
     axes.set_ylabel("false non-match rate (genuine pairs refused)")
     axes.set_title(f"DET by group (dots: gate threshold {threshold})")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    finish_figure(figure, axes, path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -293,9 +292,6 @@ def _configure_logging(verbose: bool) -> None:
     )
     # face_recognition_models imports pkg_resources, which warns on every start.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-    os.environ.setdefault(
-        "PYTHONWARNINGS", "ignore::UserWarning:face_recognition_models"
-    )
 
 
 if __name__ == "__main__":

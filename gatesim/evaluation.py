@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from biometrics import DecisionRule, FaceEncoder, FaceError, Gallery, MatchOutcome
 from biometrics.imaging import ImageLimits, decode_image
-from gatesim.photos import Photo, load_photos
+from gatesim.photos import load_photos
 
 THRESHOLDS = np.round(np.arange(0.20, 0.801, 0.01), 2)
 """The distance thresholds at which FMR and FNMR are tabulated."""
@@ -77,7 +77,7 @@ def encode_folder(
                 failures[str(photo.path)] = error.code
                 continue
             people.append(person)
-            group_of_row.append(groups.get(person, _group(photo)))
+            group_of_row.append(groups.get(person, photo.group))
             paths.append(str(photo.path))
             rows.append(encoding)
     matrix = np.asarray(rows, dtype=np.float32).reshape(-1, 128)
@@ -204,7 +204,3 @@ def _stat(function: Any, values: npt.NDArray[np.float64]) -> float | None:
 def _share(flags: Iterable[bool]) -> float | None:
     values = list(flags)
     return round(sum(values) / len(values), 4) if values else None
-
-
-def _group(photo: Photo) -> str:
-    return photo.group
