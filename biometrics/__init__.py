@@ -18,7 +18,6 @@ from biometrics.encoder import (
 from biometrics.errors import (
     DomainError,
     FaceError,
-    FaceTooSmall,
     ImageEmpty,
     ImageTooLarge,
     ImageTruncated,
@@ -41,7 +40,6 @@ __all__ = [
     "FaceEncoder",
     "FaceError",
     "FaceFound",
-    "FaceTooSmall",
     "Gallery",
     "ImageEmpty",
     "ImageLimits",

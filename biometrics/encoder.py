@@ -25,6 +25,9 @@ Encoding = npt.NDArray[np.float32]
 Box = tuple[int, int, int, int]
 """A face box ``(top, right, bottom, left)`` in pixels."""
 
+Point = tuple[int, int]
+"""A landmark ``(x, y)`` in pixels of the decoded image."""
+
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 MODEL_VERSION = "face_recognition 1.3.0 / face_recognition_models 0.3.0"
 
@@ -87,6 +90,15 @@ class FaceEncoder:
                 image, known_face_locations=[box], num_jitters=self.settings.jitters
             )
         return np.asarray(encodings[0], dtype=np.float32)
+
+    def landmarks(self, image: RGBImage, box: Box) -> dict[str, list[Point]]:
+        """The 68 landmarks of the face in `box`, by feature (``left_eye``, ...)."""
+        with _DLIB_LOCK:
+            found = self._api.face_landmarks(image, face_locations=[box], model="large")
+        return {
+            name: [tuple(point) for point in points]
+            for name, points in found[0].items()
+        }
 
     def encode_all(self, image: RGBImage) -> list[FaceFound]:
         """Return every face in the image with its encoding, largest first."""

@@ -89,11 +89,3 @@ class SeveralFacesFound(FaceError):
     default_message = (
         "More than one face is in the picture. Only the passenger should be in view."
     )
-
-
-class FaceTooSmall(FaceError):
-    """The face is too small in the image for a reliable template."""
-
-    code = "face_too_small"
-    status_code = 422
-    default_message = "The face is too small in the picture. Move closer to the camera."

@@ -73,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.set_defaults(handler=_bench)
 
+    enroll = commands.add_parser(
+        "enroll", help="enrol a folder of photos into the database, resumably"
+    )
+    enroll.add_argument(
+        "photos", type=Path, help="folder with manifest.csv or a sub-folder a person"
+    )
+    enroll.add_argument("--max", type=int, metavar="N", help="stop after N photos")
+    enroll.set_defaults(handler=_enroll)
+
     evaluate = commands.add_parser(
         "evaluate", help="measure FMR/FNMR and FNIR/FPIR per group on a photo folder"
     )
@@ -136,6 +145,25 @@ def _bench(arguments: argparse.Namespace) -> int:
         results["stages"] = staged
     report.write_json(results, arguments.out / "bench.json")
     print(f"\nWritten to {arguments.out}/")
+    return 0
+
+
+def _enroll(arguments: argparse.Namespace) -> int:
+    from gatesim.bulk import enrol_folder, print_summary
+    from gatesim.runtime import build_runtime
+    from gatesim.settings import get_settings
+
+    if not arguments.photos.is_dir():
+        print(f"gatesim: no folder of photos at {arguments.photos}", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    runtime = build_runtime(settings)
+    print(f"Enrolling into {settings.database_url}")
+    try:
+        summary = enrol_folder(arguments.photos, runtime, max_photos=arguments.max)
+    finally:
+        runtime.engine.dispose()
+    print_summary(summary)
     return 0
 
 

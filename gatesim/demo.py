@@ -39,6 +39,7 @@ from gatesim.db import transaction
 from gatesim.photos import Photo, load_photos
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings
+from identity_mock.models import FaceTemplate
 from identity_mock.service import NewCitizen, enrol_face, register_citizen
 
 FLIGHTS = [
@@ -220,15 +221,17 @@ class _Day:
             )
         try:
             with transaction(self.runtime.sessions) as session:
-                enrol_face(
+                outcome = enrol_face(
                     session,
                     self.citizen_of[person],
                     self.photos[person][0].path.read_bytes(),
                     encoder=self.runtime.encoder,
                     limits=self.gate.limits,
                     policy=self.runtime.quality,
+                    duplicate_threshold=self.gate.rule.match_threshold,
                 )
-            passenger.enrolled = True
+            passenger.enrolled = isinstance(outcome, FaceTemplate)
+            passenger.referred |= not passenger.enrolled
         except DomainError:
             passenger.referred = True
         return passenger

@@ -46,5 +46,5 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
         zone_offset=lambda moment: moment.astimezone(zone),
         galleries=TodaysGallery(settings.airport_code),
     )
-    quality = QualityPolicy(min_face_width_px=settings.min_face_width_px)
+    quality = settings.quality_policy()
     return Runtime(settings, engine, sessions, encoder, gate, quality)

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from biometrics import DecisionRule, EncoderSettings, ImageLimits
+from enrollment.quality import QualityPolicy
 
 
 class Settings(BaseSettings):
@@ -41,8 +42,20 @@ class Settings(BaseSettings):
     """Detector upsampling passes; each finds faces half as small, 4x slower."""
     dominant_face_ratio: float = Field(1.6, ge=1.0, le=10.0)
     """A face this many times wider than any other is the subject; else refused."""
-    min_face_width_px: int = Field(60, ge=20, le=1000)
-    """Smallest face box width accepted at enrolment, in pixels."""
+    min_eye_distance_px: float = Field(40.0, ge=10.0, le=1000.0)
+    """Enrolment: least distance between the eye centres, in pixels."""
+    max_roll_deg: float = Field(20.0, gt=0.0, le=90.0)
+    """Enrolment: most sideways tilt of the eye line, in degrees."""
+    max_yaw_ratio: float = Field(0.4, gt=0.0, le=1.0)
+    """Enrolment: most head turn (0 frontal, 1 full profile)."""
+    min_eye_openness: float = Field(0.08, ge=0.0, le=0.5)
+    """Enrolment: least eye aspect ratio (height / width) of either eye."""
+    min_sharpness: float = Field(15.0, ge=0.0)
+    """Enrolment: least Laplacian variance of the face crop at 160 px."""
+    min_brightness: float = Field(50.0, ge=0.0, le=255.0)
+    """Enrolment: least mean grey level of the face (0-255)."""
+    max_brightness: float = Field(215.0, ge=0.0, le=255.0)
+    """Enrolment: most mean grey level of the face (0-255)."""
 
     max_image_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     """Largest upload accepted, in bytes; larger bodies are refused unread."""
@@ -55,6 +68,18 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         """The airport's time zone."""
         return ZoneInfo(self.timezone)
+
+    def quality_policy(self) -> QualityPolicy:
+        """The limits an enrolment photo must reach."""
+        return QualityPolicy(
+            min_eye_distance_px=self.min_eye_distance_px,
+            max_roll_deg=self.max_roll_deg,
+            max_yaw_ratio=self.max_yaw_ratio,
+            min_eye_openness=self.min_eye_openness,
+            min_sharpness=self.min_sharpness,
+            min_brightness=self.min_brightness,
+            max_brightness=self.max_brightness,
+        )
 
     def decision_rule(self) -> DecisionRule:
         """The match decision rule these settings define."""

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Response
 
 from biometrics import MatchResult
 from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
 from identity_mock import service
-from identity_mock.models import Citizen, FaceTemplate, TemplateSource
+from identity_mock.models import (
+    Citizen,
+    EnrolmentReview,
+    FaceTemplate,
+    TemplateSource,
+)
 from identity_mock.schemas import (
     CitizenIn,
     CitizenOut,
     MatchOut,
+    ReviewOut,
     TemplateOut,
     mask_national_id,
 )
@@ -35,25 +41,37 @@ def read_citizen(citizen_id: int, session: SessionDep) -> CitizenOut:
     return _citizen_out(citizen, template_count=len(citizen.templates))
 
 
-@router.post("/citizens/{citizen_id}/faces", status_code=201)
+@router.post(
+    "/citizens/{citizen_id}/faces",
+    status_code=201,
+    responses={202: {"model": ReviewOut, "description": "Held for review."}},
+)
 def enrol_face(
     citizen_id: int,
     image: ImageUpload,
     runtime: RuntimeDep,
     session: SessionDep,
+    response: Response,
     source: Annotated[TemplateSource, Form()] = TemplateSource.COUNTER_CAPTURE,
-) -> TemplateOut:
-    """Enrol a face from a photo; a refused photo leaves nothing behind."""
-    template = service.enrol_face(
+) -> TemplateOut | ReviewOut:
+    """Enrol a face (201), or hold it for review (202) if another citizen has it.
+
+    A refused photo (4xx) leaves nothing behind.
+    """
+    outcome = service.enrol_face(
         session,
         citizen_id,
         read_upload(image),
         encoder=runtime.encoder,
         limits=runtime.gate.limits,
         policy=runtime.quality,
+        duplicate_threshold=runtime.gate.rule.match_threshold,
         source=source,
     )
-    return _template_out(template)
+    if isinstance(outcome, EnrolmentReview):
+        response.status_code = 202
+        return ReviewOut(review_id=outcome.id, citizen_id=outcome.citizen_id)
+    return _template_out(outcome)
 
 
 @router.post("/citizens/{citizen_id}/verify")
@@ -103,6 +121,7 @@ def _template_out(template: FaceTemplate) -> TemplateOut:
         source=TemplateSource(template.source),
         quality=template.quality,
         face_width_px=template.face_width_px,
+        quality_measures=template.quality_measures,
         model_name=template.model_name,
         model_version=template.model_version,
         created_at=template.created_at,

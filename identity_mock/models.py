@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import numpy as np
-from sqlalchemy import CheckConstraint, Date, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from biometrics.encoder import Encoding
@@ -63,6 +63,8 @@ class FaceTemplate(Base):
     quality: Mapped[float]
     """Overall enrolment quality, 0 (unusable) to 1 (ideal)."""
     face_width_px: Mapped[int]
+    quality_measures: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    """What `enrollment.quality.measure` found on the enrolled face."""
     model_name: Mapped[str] = mapped_column(String(80))
     model_version: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime]
@@ -78,3 +80,45 @@ class FaceTemplate(Base):
     def pack(encoding: Encoding) -> bytes:
         """Bytes stored for an encoding."""
         return np.asarray(encoding, dtype="<f4").tobytes()
+
+
+class EnrolmentReview(Base):
+    """An enrolment held back: the face is already enrolled under another citizen.
+
+    The encoding waits here, not among the templates, until staff decide; no
+    gate ever matches against it.
+    """
+
+    __tablename__ = "enrolment_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    matching_citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE")
+    )
+    distance: Mapped[float]
+    encoding_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    source: Mapped[str] = mapped_column(String(20))
+    quality_measures: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[datetime]
+
+
+class BulkEnrolment(Base):
+    """One photo of a bulk enrolment and its outcome, so a rerun resumes."""
+
+    __tablename__ = "bulk_enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    photo_key: Mapped[str] = mapped_column(String(500), unique=True)
+    """The photo's path inside the enrolled folder."""
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[str] = mapped_column(String(12))
+    """``enrolled``, ``held`` (for review) or ``refused``."""
+    code: Mapped[str | None] = mapped_column(String(40))
+    """The error code of a refused photo."""
+    created_at: Mapped[datetime]

@@ -41,9 +41,25 @@ class TemplateOut(BaseModel):
     source: TemplateSource
     quality: float
     face_width_px: int
+    quality_measures: dict[str, float] = Field(
+        description="eye_distance_px, roll_deg, yaw_ratio, eye_openness, "
+        "sharpness, brightness, score (see README, Enrolment quality)."
+    )
     model_name: str
     model_version: str
     created_at: datetime
+
+
+class ReviewOut(BaseModel):
+    """An enrolment held for staff review: the face is another citizen's."""
+
+    review_id: int
+    citizen_id: int
+    status: Literal["held_for_review"] = "held_for_review"
+    message: str = (
+        "This face is already enrolled under another citizen. "
+        "It was not enrolled; staff will review the two identities."
+    )
 
 
 class MatchOut(BaseModel):

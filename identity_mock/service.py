@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from biometrics import (
     MODEL_NAME,
     MODEL_VERSION,
+    Candidate,
     DecisionRule,
     FaceEncoder,
     Gallery,
@@ -28,7 +29,12 @@ from biometrics import (
 from enrollment import QualityPolicy, capture_template
 from gatesim.db import note_change
 from identity_mock.errors import CitizenNotFound, NationalIdTaken
-from identity_mock.models import Citizen, FaceTemplate, TemplateSource
+from identity_mock.models import (
+    Citizen,
+    EnrolmentReview,
+    FaceTemplate,
+    TemplateSource,
+)
 
 
 @dataclass(frozen=True)
@@ -79,26 +85,60 @@ def enrol_face(
     encoder: FaceEncoder,
     limits: ImageLimits,
     policy: QualityPolicy,
+    duplicate_threshold: float,
     source: TemplateSource = TemplateSource.COUNTER_CAPTURE,
-) -> FaceTemplate:
-    """Enrol a face for the citizen; nothing is written if the photo is refused."""
+) -> FaceTemplate | EnrolmentReview:
+    """Enrol a face for the citizen, or hold it for review if it is someone else's.
+
+    A refused photo raises and writes nothing. A face within
+    `duplicate_threshold` of another citizen's template (the distance at which
+    the gates would take one for the other) is not enrolled: it is held in an
+    `EnrolmentReview` for staff.
+    """
     citizen = get_citizen(session, citizen_id)
     capture = capture_template(image_bytes, encoder, limits=limits, policy=policy)
+    look_alike = _nearest_other_citizen(session, citizen.id, capture.encoding)
+
+    now = datetime.now(UTC)
+    measures = capture.measures.as_dict()
+    if look_alike is not None and look_alike.distance <= duplicate_threshold:
+        review = EnrolmentReview(
+            citizen_id=citizen.id,
+            matching_citizen_id=int(look_alike.subject_id),
+            distance=look_alike.distance,
+            encoding_bytes=FaceTemplate.pack(capture.encoding),
+            source=source.value,
+            quality_measures=measures,
+            created_at=now,
+        )
+        session.add(review)
+        session.flush()
+        return review
 
     template = FaceTemplate(
         citizen_id=citizen.id,
         encoding_bytes=FaceTemplate.pack(capture.encoding),
         source=source.value,
-        quality=capture.quality,
+        quality=round(capture.measures.score, 3),
         face_width_px=capture.face_width_px,
+        quality_measures=measures,
         model_name=MODEL_NAME,
         model_version=MODEL_VERSION,
-        created_at=datetime.now(UTC),
+        created_at=now,
     )
     session.add(template)
     session.flush()
     note_change(session)
     return template
+
+
+def _nearest_other_citizen(
+    session: Session, citizen_id: int, encoding: np.ndarray
+) -> Candidate | None:
+    """The other citizen whose enrolled face is nearest, eligible or not."""
+    others = select(Citizen.id).where(Citizen.id != citizen_id)
+    found = _gallery(session, others, eligible_only=False).search(encoding, k=1)
+    return found[0] if found else None
 
 
 def eligible_gallery(
@@ -109,19 +149,29 @@ def eligible_gallery(
     `citizen_ids` is a list of ids or a SQL select of them, so that a gate can
     name "everyone booked today" without reading the ids first.
     """
+    return _gallery(session, citizen_ids, eligible_only=True)
+
+
+def _gallery(
+    session: Session,
+    citizen_ids: Iterable[int] | Select[Any],
+    *,
+    eligible_only: bool,
+) -> Gallery:
     wanted = citizen_ids if isinstance(citizen_ids, Select) else list(set(citizen_ids))
     if not isinstance(wanted, Select) and not wanted:
         return Gallery.empty()
 
-    rows = session.execute(
+    query = (
         select(FaceTemplate.citizen_id, FaceTemplate.encoding_bytes)
         .join(Citizen)
-        .where(
-            FaceTemplate.citizen_id.in_(wanted),
-            Citizen.account_level == 2,
-            Citizen.biometric_consent.is_(True),
+        .where(FaceTemplate.citizen_id.in_(wanted))
+    )
+    if eligible_only:
+        query = query.where(
+            Citizen.account_level == 2, Citizen.biometric_consent.is_(True)
         )
-    ).all()
+    rows = session.execute(query).all()
     subject_ids = [str(citizen_id) for citizen_id, _ in rows]
     encodings = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<f4")
     return Gallery.build(subject_ids, encodings.reshape(-1, 128))
