@@ -31,7 +31,10 @@ RGBImage = npt.NDArray[np.uint8]
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 """Formats recognised from the bytes; the file name and content type are ignored."""
 
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+_HEIF_BRANDS = (
+    b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+    b"mif1", b"msf1", b"avif", b"avis",
+)  # fmt: skip
 _PDF_MAGIC = b"%PDF"
 _WHITE = (255, 255, 255, 255)
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
@@ -78,9 +81,10 @@ def _check_bytes(data: bytes, limits: ImageLimits) -> None:
             f"The file is larger than {human_size(limits.max_bytes)}. "
             "Send a smaller photo."
         )
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+    if data[4:8] == b"ftyp":  # ISO media file: HEIC, HEIF, AVIF, or a video
+        kind = "HEIC/HEIF/AVIF photos" if data[8:12] in _HEIF_BRANDS else "Videos"
         raise ImageUnsupported(
-            "HEIC/HEIF/AVIF photos are not supported. "
+            f"{kind} are not supported. "
             "Set the camera to 'Most compatible' (JPEG) or convert the photo."
         )
     if data.startswith(_PDF_MAGIC):

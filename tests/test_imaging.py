@@ -404,3 +404,11 @@ def test_byte_limit_message_does_not_state_zero_megabytes(
         decode_image(data, limits)
 
     assert "0 MB" not in refusal.value.message
+
+
+@pytest.mark.parametrize("brand", [b"heim", b"avis", b"isom"])
+def test_any_iso_media_file_is_an_unsupported_format(brand: bytes) -> None:
+    data = b"\x00\x00\x00\x18ftyp" + brand + b"\x00" * 64
+
+    with pytest.raises(ImageUnsupported):
+        decode_image(data)

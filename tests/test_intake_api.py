@@ -429,10 +429,16 @@ FUZZ_CROP_BOX = (380, 160, 444, 224)
 
 @pytest.fixture(scope="module")
 def small_crops(faces: Path) -> list[bytes]:
-    """A 64x64 crop of the face in p06/2.jpg, as JPEG and as PNG bytes."""
+    """A 64x64 crop of the face in p06/2.jpg: JPEG with EXIF, PNG and GIF bytes."""
     with Image.open(faces / UPRIGHT_PROBE) as source:
         crop = source.convert("RGB").crop(FUZZ_CROP_BOX)
-    return [_save(crop, "JPEG", quality=90), _save(crop, "PNG")]
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION_TAG] = 6
+    return [
+        _save(crop, "JPEG", quality=90, exif=exif),
+        _save(crop, "PNG"),
+        _save(crop, "GIF"),
+    ]
 
 
 @st.composite
