@@ -17,6 +17,7 @@ from gate_service.api import router as gate_router
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings, get_settings
 from identity_mock.api import router as identity_router
+from kiosk_ui.api import router as kiosk_router
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def create_app(
     )
     app.include_router(identity_router)
     app.include_router(gate_router)
+    app.include_router(kiosk_router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES
