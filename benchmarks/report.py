@@ -68,6 +68,60 @@ def build_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def load_table(result: dict[str, Any]) -> str:
+    """A Markdown table of the load benchmark, and its summary in airport terms."""
+    lines = [
+        "| server | cameras | decisions/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind in ("ours", "naive"):
+        for name, run in result[kind].items():
+            lines += [
+                f"| {kind}, {name} | {s['concurrency']} | {s['decisions_per_s']:.2f} "
+                f"| {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | {s['errors']} |"
+                for s in run["steps"]
+            ]
+    summary = result["summary"]
+    memory = [
+        f"{name}: {run['memory_mb_before']} -> {run['memory_mb_after']} MB"
+        for name, run in result["ours"].items()
+    ]
+    lines += [
+        "",
+        f"- one gate (one camera): {summary['one_gate_passengers_per_minute']} "
+        f"passengers/min; airlines publish about "
+        f"{summary['airline_published_per_gate_per_minute']:.0f}/min per gate",
+        f"- one machine: {summary['machine_passengers_per_minute']} passengers/min",
+        f"- ours / naive throughput: {summary['ours_over_naive_throughput']}x",
+        f"- latency starts to climb at (cameras): {summary['knee_concurrency']}",
+        f"- errors: {summary['errors']}; server memory (RSS) {'; '.join(memory)}",
+    ]
+    return "\n".join(lines)
+
+
+def draw_load_chart(result: dict[str, Any], path: Path) -> None:
+    """Throughput and p95 latency against concurrent cameras, as a PNG."""
+    figure, axes = new_figure(7, 4.5)
+    latency_axes = axes.twinx()
+    for kind in ("ours", "naive"):
+        for name, run in result[kind].items():
+            cameras = [step["concurrency"] for step in run["steps"]]
+            rates = [step["decisions_per_s"] for step in run["steps"]]
+            p95 = [step["p95_ms"] for step in run["steps"]]
+            label = f"{kind}, {name}"
+            axes.plot(cameras, rates, marker="o", label=f"{label}: decisions/s")
+            latency_axes.plot(
+                cameras, p95, marker="x", linestyle="--", label=f"{label}: p95 ms"
+            )
+    axes.set_xlabel("concurrent cameras")
+    axes.set_ylabel("decisions per second")
+    latency_axes.set_ylabel("p95 latency, ms")
+    latency_axes.set_yscale("log")
+    axes.set_title("Gate camera API under load (127.0.0.1)")
+    latency_axes.legend(loc="center right", fontsize=7)
+    finish_figure(figure, axes, path)
+
+
 def write_json(result: dict[str, Any], path: Path) -> None:
     """Write the results as JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from biometrics import Gallery, LiveGallery
 from gate_service.models import Booking, Flight
 from gatesim.db import change_count
+from gatesim.metrics import GALLERY_TEMPLATES
 from identity_mock.service import eligible_gallery
 
 
@@ -39,6 +40,7 @@ class TodaysGallery:
                 if key != self._built_for:
                     self._live.replace(build(session, self.airport_code, day_start))
                     self._built_for = key
+                    GALLERY_TEMPLATES.set(len(self._live.snapshot))
         return self._live.snapshot
 
 

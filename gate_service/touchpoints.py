@@ -33,6 +33,7 @@ from gate_service.errors import BookingNotFound, FlightCodeRequired, FlightNotFo
 from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.models import BoardingPass, Booking, DecisionRecord, Flight
 from gatesim.db import transaction
+from gatesim.metrics import DECISIONS, STAGE_SECONDS
 from identity_mock.models import Citizen
 
 logger = logging.getLogger(__name__)
@@ -132,12 +133,15 @@ def present(context: GateContext, request: GateRequest) -> GateAnswer:
     if request.touchpoint is Touchpoint.BOARDING and not request.flight_code:
         raise FlightCodeRequired()
     try:
-        image = decode_image(request.image_bytes, context.limits)
-        probe = context.encoder.encode_one(image).encoding
+        with STAGE_SECONDS.labels("decode").time():
+            image = decode_image(request.image_bytes, context.limits)
+        with STAGE_SECONDS.labels("encode").time():
+            probe = context.encoder.encode_one(image).encoding
     except FaceError as error:
         _record_refusal(context, request, error, _elapsed_ms(started))
         raise
-    return decide(context, request, probe, started=started)
+    with STAGE_SECONDS.labels("decide").time():
+        return decide(context, request, probe, started=started)
 
 
 def decide(
@@ -456,6 +460,7 @@ def _record_refusal(
 
 
 def _log(answer: GateAnswer) -> None:
+    DECISIONS.labels(answer.touchpoint.value, answer.decision.value).inc()
     distance = f"{answer.distance:.3f}" if answer.distance is not None else "-"
     logger.info(
         "gate decision touchpoint=%s decision=%s reason=%s distance=%s "

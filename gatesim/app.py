@@ -9,11 +9,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from biometrics import DomainError, ImageTooLarge
 from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
+from gatesim.metrics import ERRORS, exposition
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings, get_settings
 from identity_mock.api import router as identity_router
@@ -56,6 +57,12 @@ def create_app(
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=limit)
 
+    @app.get("/metrics", tags=["service"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics (see `gatesim.metrics`)."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -71,6 +78,7 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 
 async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
+    ERRORS.labels(error.code).inc()
     return JSONResponse(error_body(error.code, error.message), error.status_code)
 
 

@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "what",
         nargs="?",
-        choices=["matching", "build", "stages", "all"],
+        choices=["matching", "build", "stages", "all", "load"],
         default="all",
     )
     bench.add_argument(
@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=DEFAULT_PHOTOS / "scenes/p10_1080p.jpg",
         help="real photo for the stage timings",
+    )
+    bench.add_argument(
+        "--seconds",
+        type=float,
+        default=15.0,
+        help="load: seconds of load at each number of cameras",
     )
     bench.add_argument(
         "--out",
@@ -126,6 +132,15 @@ def _bench(arguments: argparse.Namespace) -> int:
     from benchmarks import gallery_build, matching, report, stages
 
     results: dict[str, object] = {}
+    if arguments.what == "load":
+        from benchmarks import load
+
+        loaded = load.run(DEFAULT_PHOTOS, seconds=arguments.seconds)
+        print(report.load_table(loaded))
+        report.draw_load_chart(loaded, arguments.out / "load.png")
+        report.write_json(loaded, arguments.out / "load.json")
+        print(f"\nWritten to {arguments.out}/")
+        return 0
     if arguments.what in ("matching", "all"):
         sizes = tuple(int(size) for size in arguments.sizes.split(","))
         matched = matching.run(sizes, probes=arguments.probes, rounds=arguments.rounds)

@@ -26,7 +26,9 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the answer is sent, so a client
+# that got 201 can rely on the row being there for its next request.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 ImageUpload = Annotated[
     UploadFile,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from biometrics import FaceEncoder
@@ -56,3 +60,22 @@ def client(settings: Settings, encoder: FaceEncoder) -> Iterator[TestClient]:
     runtime = build_runtime(settings, encoder)
     with TestClient(create_app(settings, runtime)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_server(settings: Settings, encoder: FaceEncoder) -> Iterator[str]:
+    """The application served by uvicorn on a free loopback port; its base URL."""
+    app = create_app(settings, build_runtime(settings, encoder))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

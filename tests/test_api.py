@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.slow
 Photo = Callable[[str], bytes]
 
 
-def _register(client: TestClient, national_id: str, *, account_level: int = 2) -> int:
+def _register(client: httpx.Client, national_id: str, *, account_level: int = 2) -> int:
     body = {
         "national_id": national_id,
         "full_name": "Nguyễn Thị Ánh",
@@ -34,7 +35,7 @@ def _enrol(client: TestClient, citizen_id: int, image: bytes) -> Any:
     return client.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
 
 
-def _flight(client: TestClient, settings: Settings, code: str, gate: str) -> int:
+def _flight(client: httpx.Client, settings: Settings, code: str, gate: str) -> int:
     body = {
         "code": code,
         "origin": settings.airport_code,
@@ -48,7 +49,7 @@ def _flight(client: TestClient, settings: Settings, code: str, gate: str) -> int
 
 
 def _book(
-    client: TestClient, citizen_id: int, flight_id: int, *, bags: bool = False
+    client: httpx.Client, citizen_id: int, flight_id: int, *, bags: bool = False
 ) -> str:
     body = {"citizen_id": citizen_id, "flight_id": flight_id, "checked_baggage": bags}
     response = client.post("/gate/v1/bookings", json=body)
@@ -456,3 +457,34 @@ def test_staff_clear_that_is_refused_keeps_its_own_reason(
 
     assert answer["decision"] == "deny"
     assert answer["reason_code"] == "security_not_cleared"
+
+
+def test_metrics_count_decisions_and_errors(
+    client: TestClient, airport: dict[str, Any], photo: Photo
+) -> None:
+    _present(client, "check-in", photo("people/p06/2.jpg"))
+    _present(client, "check-in", b"")
+
+    metrics = client.get("/metrics").text
+
+    assert 'gatesim_decisions_total{decision="open",touchpoint="check-in"}' in metrics
+    assert 'gatesim_errors_total{code="image_empty"}' in metrics
+    assert 'gatesim_stage_seconds_count{stage="encode"}' in metrics
+    assert "gatesim_gallery_templates" in metrics
+
+
+def test_a_booking_is_committed_before_its_answer_arrives(
+    live_server: str, settings: Settings
+) -> None:
+    with httpx.Client(base_url=live_server, timeout=30) as api:
+        flight_id = _flight(api, settings, "VN213", "12")
+
+        for number in range(20):
+            citizen_id = _register(api, f"0790911000{number:02d}")
+            reference = _book(api, citizen_id, flight_id)
+            cleared = api.post(
+                "/gate/v1/check-in/staff-clear",
+                json={"booking_reference": reference, "device_id": "counter-1"},
+            )
+
+            assert cleared.status_code == 200, cleared.text
