@@ -5,6 +5,9 @@
 photos enrolled, booked, checked in), then drives it from a separate process
 (`drive`, asyncio and httpx) with a bounded number of simulated cameras, each
 posting the people's other photos to ``/gate/v1/security`` for a fixed time.
+The heaviest step runs twice, and the server's memory (RSS of all its
+processes) is read after each step: the two last readings show whether memory
+stays flat under the heaviest load once warm.
 The same load then runs against the straightforward way
 (`benchmarks.naive_server`). Every request loop is bounded in count and time
 and only talks to 127.0.0.1.
@@ -51,12 +54,16 @@ def run(
     for count in workers:
         with _server(["gatesim", "serve", "--workers", str(count)]) as (url, pids):
             _seed(url, enrolled)
-            memory_before = _rss_mb(pids())
-            steps = [_drive_step(url, probes, c, seconds) for c in CONCURRENCY]
+            steps = []
+            for concurrency in CONCURRENCY:
+                step = _drive_step(url, probes, concurrency, seconds)
+                steps.append({**step, "server_rss_mb": _rss_mb(pids())})
+            heaviest = _drive_step(url, probes, CONCURRENCY[-1], seconds)
+            steps.append({**heaviest, "server_rss_mb": _rss_mb(pids())})
             results["ours"][f"{count} worker(s)"] = {
                 "steps": steps,
-                "memory_mb_before": memory_before,
-                "memory_mb_after": _rss_mb(pids()),
+                "memory_mb_before": steps[0]["server_rss_mb"],
+                "memory_mb_after": steps[-1]["server_rss_mb"],
             }
 
     gallery_file = Path(tempfile.mkdtemp()) / "gallery.txt"
@@ -141,7 +148,12 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
     )
     machine = max(step["decisions_per_s"] for step in best.values())
     one_camera = results["ours"]["1 worker(s)"]["steps"][0]
+    heaviest = [run["steps"][-2:] for run in results["ours"].values()]
     return {
+        "memory_growth_mb_under_heaviest_load": [
+            round(after["server_rss_mb"] - before["server_rss_mb"], 1)
+            for before, after in heaviest
+        ],
         "knee_concurrency": {
             name: _knee(run["steps"]) for name, run in results["ours"].items()
         },

@@ -95,6 +95,8 @@ def load_table(result: dict[str, Any]) -> str:
         f"- ours / naive throughput: {summary['ours_over_naive_throughput']}x",
         f"- latency starts to climb at (cameras): {summary['knee_concurrency']}",
         f"- errors: {summary['errors']}; server memory (RSS) {'; '.join(memory)}",
+        "- memory growth over a second run of the heaviest load (MB): "
+        f"{summary['memory_growth_mb_under_heaviest_load']}",
     ]
     return "\n".join(lines)
 
