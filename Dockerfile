@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
-    GATESIM_DATABASE_URL=sqlite:////data/gatesim.db
+    GATESIM_DATABASE_URL=sqlite:////data/gatesim.db \
+    MALLOC_ARENA_MAX=2
 
 RUN pip install --no-cache-dir uv \
     && useradd --create-home --uid 10001 gatesim \

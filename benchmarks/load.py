@@ -72,7 +72,7 @@ def run(
     env = {"GATESIM_NAIVE_GALLERY": str(gallery_file)}
     with _server(naive, env=env, port_flag="--port") as (url, _):
         steps = [_drive_step(url, probes, c, seconds) for c in NAIVE_CONCURRENCY]
-        results["naive"]["1 worker(s)"] = {"steps": steps}
+        results["naive"]["1 worker(s)"] = {"steps": _until_first_failure(steps)}
     results["summary"] = _summary(results)
     return results
 
@@ -129,13 +129,21 @@ async def drive(
     return {
         "concurrency": concurrency,
         "requests": len(latencies),
-        "decisions_per_s": round(len(latencies) / elapsed, 2),
+        "decisions_per_s": round((len(latencies) - sum(errors.values())) / elapsed, 2),
         "p50_ms": _percentile(milliseconds, 50),
         "p95_ms": _percentile(milliseconds, 95),
         "p99_ms": _percentile(milliseconds, 99),
         "errors": sum(errors.values()),
         "errors_by_kind": errors,
     }
+
+
+def _until_first_failure(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps up to the first with errors: after a crash, only refusals follow."""
+    for index, step in enumerate(steps):
+        if step["errors"]:
+            return steps[: index + 1]
+    return steps
 
 
 def _summary(results: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from biometrics import DomainError, ImageTooLarge
 from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
+from gatesim.memory import limit_malloc_arenas
 from gatesim.metrics import ERRORS, exposition
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings, get_settings
@@ -39,6 +40,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_malloc_arenas(settings.malloc_arenas)
         app.state.runtime = runtime or build_runtime(settings)
         yield
         app.state.runtime.engine.dispose()

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     max_brightness: float = Field(215.0, ge=0.0, le=255.0)
     """Enrolment: most mean grey level of the face (0-255)."""
 
+    malloc_arenas: int = Field(2, ge=0, le=64)
+    """glibc malloc arenas per server process (0 leaves glibc's default); see
+    `gatesim.memory`."""
+
     max_image_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     """Largest upload accepted, in bytes; larger bodies are refused unread."""
     max_image_pixels: int = Field(60_000_000, ge=10_000)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from benchmarks.load import drive
 from gatesim.cli import main
 
 pytestmark = pytest.mark.slow
@@ -45,3 +47,18 @@ def test_bench_writes_tables_json_and_chart_at_smoke_size(
     }
     assert (tmp_path / "matching.png").stat().st_size > 1000
     assert "ours/floor" in printed
+
+
+def test_load_driver_reports_rates_latencies_and_no_errors(
+    live_server: str, faces: Path
+) -> None:
+    photos = [str(faces / "people" / "p06" / name) for name in ("1.jpg", "2.jpg")]
+
+    step = asyncio.run(
+        drive(live_server, concurrency=2, seconds=1.0, probe_paths=photos)
+    )
+
+    assert step["requests"] >= 2
+    assert step["errors"] == 0
+    assert step["decisions_per_s"] > 0
+    assert step["p50_ms"] <= step["p95_ms"] <= step["p99_ms"]
