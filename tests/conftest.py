@@ -7,10 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from biometrics import FaceEncoder
@@ -65,7 +67,13 @@ def client(settings: Settings, encoder: FaceEncoder) -> Iterator[TestClient]:
 @pytest.fixture
 def live_server(settings: Settings, encoder: FaceEncoder) -> Iterator[str]:
     """The application served by uvicorn on a free loopback port; its base URL."""
-    app = create_app(settings, build_runtime(settings, encoder))
+    with serving(create_app(settings, build_runtime(settings, encoder))) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve the app with uvicorn in a thread on a free loopback port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])

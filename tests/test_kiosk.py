@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +10,6 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image, ImageOps
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
@@ -22,6 +18,7 @@ from gatesim.app import create_app
 from gatesim.runtime import build_runtime
 from gatesim.settings import Settings
 from kiosk_ui.boarding_pass import mask_name
+from tests.conftest import serving
 
 pytestmark = pytest.mark.slow
 
@@ -59,19 +56,9 @@ def kiosk_url(
     folder = tmp_path_factory.mktemp("kiosk")
     settings = Settings(database_url=f"sqlite:///{folder / 'kiosk.db'}")
     app = create_app(settings, build_runtime(settings, encoder))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    _seed(base, settings, faces / "people" / "p06" / "1.jpg")
-    yield f"{base}/kiosk?countdown=1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        _seed(base, settings, faces / "people" / "p06" / "1.jpg")
+        yield f"{base}/kiosk?countdown=1"
 
 
 def _seed(base: str, settings: Settings, portrait: Path) -> None:
@@ -100,12 +87,6 @@ def _seed(base: str, settings: Settings, portrait: Path) -> None:
             "/gate/v1/bookings",
             json={"citizen_id": citizen["id"], "flight_id": flight["id"]},
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
