@@ -12,25 +12,28 @@ its nearest template.
 
 How a search runs, with no Python loop over templates:
 
-1. Rows are scanned in chunks of `CHUNK_ROWS`, split among the CPU cores. For
-   each chunk, one matrix product gives the score ``s = |g|^2 / 2 - g.p`` of
-   every row, so that ``distance^2 = 2 s + |p|^2``; the scores stay in cache.
-2. The first chunk of each core sets a cut-off, its k-th best subject score;
-   every later row scoring under it is a candidate. That bounds the k-th best
-   overall, so no true neighbour is missed and no full sort is needed.
-3. The few candidates are scored again exactly, from the differences, as
-   ``face_distance`` does: results agree with it to 1e-5, and equal distances
-   are ordered by subject id.
+1. The rows are cut into blocks that never split a subject, and the blocks
+   into one contiguous run per CPU core. A small gallery (a flight) is one run,
+   scanned on the calling thread.
+2. Each run is scored by a compiled loop (`biometrics.kernels`) that reads
+   every row once and keeps, per probe, the best ``k + REFINE_EXTRA`` subjects
+   by the score ``|g|^2 / 2 - g.p`` (which orders rows as the distance does).
+   A batch of many probes is scored by BLAS matrix products instead, tile by
+   tile, and the same loop keeps the best of each tile.
+3. The runs' best are merged, and those few subjects are scored again exactly,
+   from the differences, as ``face_distance`` does: results agree with it to
+   1e-5, and equal distances are ordered by subject id.
 
 The gallery is read once per search (a batch of probes reads it once for all),
-so a large search runs close to the machine's memory bandwidth.
+so a large search runs at the machine's memory bandwidth.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -39,18 +42,28 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
+from biometrics import kernels
+
 ENCODING_SIZE = 128
-CHUNK_ROWS = 8192
-"""Rows scored per matrix-vector product (one probe): 4 MB of gallery."""
-TILE_ROWS = 1024
-"""Rows scored per matrix product for a batch: its scores stay in L2 cache."""
+BLOCK_ROWS = 4096
+"""Rows per block of the streaming scan: their scores stay in the core's cache."""
+TILE_FLOATS = 32 * 1024
+"""Scores per BLAS tile of a batch (128 KB): 512 rows for 64 probes, in L2."""
 BATCH_MIN_PROBES = 16
-"""From this many probes on, the gallery is scanned in tiles, not chunks."""
+"""From this many probes on, BLAS matrix products score the gallery."""
+PARALLEL_MIN_ROWS = 32_768
+"""From this many rows on (16 MB), the scan is split among the CPU cores."""
+RUNS_PER_WORKER = 4
+"""Runs per core that the threads take in turn: a thread that starts late (woken
+by the OS) takes fewer, so the search ends when the last run does, not later."""
 REFINE_EXTRA = 2
 """Candidates refined exactly beyond k, to absorb float32 rounding near ties."""
 
 Encodings = npt.NDArray[np.float32]
 """Templates or probes: shape ``(N, 128)``, dtype ``float32``."""
+
+_Best = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+"""Per probe, the best subjects' scores and indexes, shape ``(M, places)``."""
 
 
 @dataclass(frozen=True)
@@ -59,17 +72,6 @@ class Candidate:
 
     subject_id: str
     distance: float
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """Rows ``row_start:row_stop`` hold subjects ``subject_start:subject_stop``."""
-
-    row_start: int
-    row_stop: int
-    subject_start: int
-    local_starts: npt.NDArray[np.intp]
-    """Where each subject begins, relative to `row_start`."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,10 @@ class Gallery:
     subject_starts: npt.NDArray[np.intp]
     """Row where each subject's templates begin."""
     _half_norms: npt.NDArray[np.float32] = field(repr=False)
-    _chunks: tuple[_Chunk, ...] = field(repr=False)
-    _tiles: tuple[_Chunk, ...] = field(repr=False)
-    _single_template: bool = field(repr=False)
+    _bounds: npt.NDArray[np.int64] = field(repr=False)
+    """`subject_starts`, then N: subject i owns rows ``bounds[i]:bounds[i+1]``."""
+    _blocks: npt.NDArray[np.int64] = field(repr=False)
+    """Subject where each streaming block begins, then the subject count."""
     _index_of: dict[str, int] = field(repr=False)
 
     @classmethod
@@ -96,6 +99,8 @@ class Gallery:
         matrix = np.asarray(encodings, dtype=np.float32).reshape(-1, ENCODING_SIZE)
         if len(subject_ids) != matrix.shape[0]:
             raise ValueError("one subject id is needed per template")
+        if not np.isfinite(matrix).all():
+            raise ValueError("templates must be finite numbers")
 
         ids = np.asarray(subject_ids, dtype=str)
         order = np.argsort(ids, kind="stable")
@@ -103,10 +108,11 @@ class Gallery:
         matrix = np.ascontiguousarray(matrix[order])
         starts = _group_starts(sorted_ids)
         unique_ids = tuple(str(i) for i in sorted_ids[starts])
+        bounds = np.append(starts, len(matrix)).astype(np.int64)
 
         squared_norms = np.einsum("ij,ij->i", matrix, matrix)
         half_norms = squared_norms * np.float32(0.5)
-        for array in (matrix, squared_norms, half_norms):
+        for array in (matrix, squared_norms, half_norms, bounds):
             array.setflags(write=False)
         return cls(
             encodings=matrix,
@@ -114,9 +120,8 @@ class Gallery:
             subject_ids=unique_ids,
             subject_starts=starts,
             _half_norms=half_norms,
-            _chunks=_split(starts, len(matrix), CHUNK_ROWS),
-            _tiles=_split(starts, len(matrix), TILE_ROWS),
-            _single_template=len(starts) == len(matrix),
+            _bounds=bounds,
+            _blocks=_block_starts(bounds, BLOCK_ROWS),
             _index_of={subject_id: i for i, subject_id in enumerate(unique_ids)},
         )
 
@@ -139,22 +144,27 @@ class Gallery:
         return self.search_batch(_as_probe(probe)[None, :], k)[0]
 
     def search_batch(self, probes: npt.ArrayLike, k: int = 2) -> list[list[Candidate]]:
-        """The `k` nearest subjects for each of M probes ``(M, 128)``, in one pass."""
+        """The `k` nearest subjects for each of M probes ``(M, 128)``, in one pass.
+
+        An empty gallery, or k of 0, gives every probe an empty list.
+        """
         probe_rows = _as_probes(probes)
-        if self.subject_count == 0 or k <= 0:
+        if self.subject_count == 0 or k <= 0 or len(probe_rows) == 0:
             return [[] for _ in range(len(probe_rows))]
 
         _single_threaded_blas()
-        if len(probe_rows) == 1 and len(self._chunks) == 1:
-            return [self._search_small(probe_rows[0], k)]
+        places = min(k + REFINE_EXTRA, self.subject_count)
         many = len(probe_rows) >= BATCH_MIN_PROBES
-        groups = _share(self._tiles if many else self._chunks, _workers())
-        # the calling thread scans the first run itself while the pool scans the rest
-        others = [
-            _pool().submit(self._scan, group, probe_rows, k) for group in groups[1:]
-        ]
-        found = [self._scan(groups[0], probe_rows, k)]
-        found += [future.result() for future in others]
+        blocks = self._tiles(len(probe_rows)) if many else self._blocks
+        scan = self._scan_tiles if many else self._scan_blocks
+        workers = _workers(len(self))
+        if workers == 1:
+            found = [scan(blocks, probe_rows, places)]
+        else:
+            runs = _share(blocks, self._bounds, workers * RUNS_PER_WORKER)
+            found = _scan_shared(
+                runs, workers, lambda run: scan(run, probe_rows, places)
+            )
         return self._refine(probe_rows, found, k)
 
     def verify(self, probe: npt.ArrayLike, subject_id: str) -> Candidate | None:
@@ -171,102 +181,89 @@ class Gallery:
         distances: npt.NDArray[np.float32] = np.linalg.norm(differences, axis=1)
         return distances
 
-    def _search_small(self, probe_row: Encodings, k: int) -> list[Candidate]:
-        """One probe, a gallery of one chunk: the short path (a flight, a gate)."""
-        scores = self._subject_scores(self._chunks[0], probe_row[None, :])[:, 0]
-        take = min(k + REFINE_EXTRA, len(scores))
-        if take < len(scores):
-            kth = scores[np.argpartition(scores, take - 1)[take - 1]]
-            nearest = np.flatnonzero(scores <= kth)
-        else:
-            nearest = np.arange(len(scores))
-        return self._exact(probe_row, nearest)[:k]
+    def _scan_blocks(
+        self, blocks: npt.NDArray[np.int64], probe_rows: Encodings, places: int
+    ) -> _Best:
+        """The best subjects of a run of streaming blocks (a few probes)."""
+        best = _no_best(len(probe_rows), places)
+        one = len(probe_rows) == 1
+        scan = kernels.scan_one if one else kernels.scan
+        probes = probe_rows[0] if one else probe_rows
+        scan(self.encodings, self._half_norms, self._bounds, blocks, probes, *best)
+        return best
 
-    def _exact(
-        self, probe_row: Encodings, subjects: npt.NDArray[np.intp]
-    ) -> list[Candidate]:
-        """Exact distances to these subjects, nearest first, ties by subject id."""
-        if self._single_template:
-            rows = self.encodings[self.subject_starts[subjects]]
-            distances = np.linalg.norm(rows - probe_row, axis=1).tolist()
-        else:
-            distances = [_nearest_row(self._rows_of(i), probe_row) for i in subjects]
-        candidates = [
-            Candidate(self.subject_ids[i], distance)
-            for i, distance in zip(subjects.tolist(), distances, strict=True)
-        ]
-        candidates.sort(key=lambda c: (c.distance, c.subject_id))
-        return candidates
+    def _scan_tiles(
+        self, tiles: npt.NDArray[np.int64], probe_rows: Encodings, places: int
+    ) -> _Best:
+        """The best subjects of a run of tiles, each scored by one BLAS product."""
+        best = _no_best(len(probe_rows), places)
+        row_starts = self._bounds[tiles]
+        largest = int(np.diff(row_starts).max())
+        dots = np.empty(len(probe_rows) * largest, dtype=np.float32)
+        probes_t = probe_rows.T
+        for tile in range(len(tiles) - 1):
+            row_lo, row_hi = int(row_starts[tile]), int(row_starts[tile + 1])
+            tile_dots = dots[: len(probe_rows) * (row_hi - row_lo)]
+            tile_dots = tile_dots.reshape(row_hi - row_lo, len(probe_rows))
+            np.matmul(self.encodings[row_lo:row_hi], probes_t, out=tile_dots)
+            kernels.keep_best(
+                tile_dots,
+                self._half_norms,
+                self._bounds,
+                int(tiles[tile]),
+                int(tiles[tile + 1]),
+                *best,
+            )
+        return best
 
-    def _scan(
-        self, chunks: Sequence[_Chunk], probe_rows: Encodings, k: int
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Encodings]:
-        """Candidates (subject, probe, score) of these chunks; see module docstring."""
-        cutoff: npt.NDArray[np.float32] | None = None
-        subjects, probes, scores = [], [], []
-        for chunk in chunks:
-            block = self._subject_scores(chunk, probe_rows)
-            if cutoff is None and len(block) >= k:
-                cutoff = _kth_bound(block, k)
-            if cutoff is None:
-                hits = np.arange(block.size)
-            else:
-                hits = np.flatnonzero(block <= cutoff[None, :])
-            rows, columns = np.divmod(hits, block.shape[1])
-            subjects.append(rows + chunk.subject_start)
-            probes.append(columns)
-            scores.append(block.reshape(-1)[hits])
-        return np.concatenate(subjects), np.concatenate(probes), np.concatenate(scores)
-
-    def _subject_scores(self, chunk: _Chunk, probe_rows: Encodings) -> Encodings:
-        """Scores ``|g|^2/2 - g.p``, shape ``(subjects in chunk, M)``."""
-        rows = slice(chunk.row_start, chunk.row_stop)
-        if len(probe_rows) == 1:  # matrix-vector: BLAS gemv streams rows faster
-            block: Encodings = (self.encodings[rows] @ probe_rows[0])[:, None]
-        else:
-            block = np.matmul(self.encodings[rows], probe_rows.T)
-        np.subtract(self._half_norms[rows, None], block, out=block)
-        if self._single_template:
-            return block
-        reduced: Encodings = np.minimum.reduceat(block, chunk.local_starts, axis=0)
-        return reduced
+    def _tiles(self, probe_count: int) -> npt.NDArray[np.int64]:
+        """Tiles for a batch: as many rows as keep rows x probes scores in L2."""
+        rows = max(64, TILE_FLOATS // probe_count)
+        return _block_starts(self._bounds, rows)
 
     def _refine(
-        self,
-        probe_rows: Encodings,
-        found: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], Encodings]],
-        k: int,
+        self, probe_rows: Encodings, found: list[_Best], k: int
     ) -> list[list[Candidate]]:
-        """Exact distances of the best candidates of each probe, nearest first."""
-        parts = zip(*found, strict=True)
-        subjects, probes, scores = (np.concatenate(part) for part in parts)
-        order = np.lexsort((subjects, scores, probes))
-        subjects, probes = subjects[order], probes[order]
-        firsts = np.searchsorted(probes, np.arange(len(probe_rows) + 1))
+        """Exact distances of the runs' best subjects, the k nearest first."""
+        scores = np.concatenate([run_scores for run_scores, _ in found], axis=1)
+        subjects = np.concatenate([run_subjects for _, run_subjects in found], axis=1)
+        places = found[0][0].shape[1]
+        if len(found) > 1:  # one run's best are sorted already
+            order = np.lexsort((subjects, scores), axis=1)[:, :places]
+            subjects = np.take_along_axis(subjects, order, axis=1)
 
-        results = []
-        for probe_index, probe_row in enumerate(probe_rows):
-            best = subjects[firsts[probe_index] : firsts[probe_index + 1]]
-            results.append(self._exact(probe_row, best[: k + REFINE_EXTRA])[:k])
-        return results
+        distances = kernels.exact_distances(
+            self.encodings, self._bounds, probe_rows, subjects
+        )
+        order = np.lexsort((subjects, distances), axis=1)[:, :k]
+        nearest = np.take_along_axis(subjects, order, axis=1).tolist()
+        values = np.take_along_axis(distances, order, axis=1).tolist()
+        return [
+            [
+                Candidate(self.subject_ids[subject], distance)
+                for subject, distance in zip(row_subjects, row_values, strict=True)
+                if subject >= 0
+            ]
+            for row_subjects, row_values in zip(nearest, values, strict=True)
+        ]
 
     def _rows_of(self, index: int) -> Encodings:
-        start = int(self.subject_starts[index])
-        last = index + 1 == len(self.subject_starts)
-        stop = len(self) if last else int(self.subject_starts[index + 1])
-        return self.encodings[start:stop]
+        return self.encodings[self._bounds[index] : self._bounds[index + 1]]
 
 
-def _kth_bound(block: Encodings, k: int) -> npt.NDArray[np.float32]:
-    """Per probe, a score that at least `k` subjects of the block reach.
+def warm_up() -> None:
+    """Compile (or load from the disk cache) the kernels of every search path."""
+    rng = np.random.default_rng(0)
+    templates = rng.normal(0.0, 0.09, (8, ENCODING_SIZE)).astype(np.float32)
+    gallery = Gallery.build([f"{i // 2}" for i in range(8)], templates)
+    gallery.search(templates[0])
+    gallery.search_batch(np.repeat(templates, 2, axis=0))
 
-    The rows are cut into k groups; each group's best is a different subject,
-    so the worst of those k bests bounds the k-th best from above. It costs one
-    pass of minima instead of a partition along the strided axis.
-    """
-    group_bests = [group.min(axis=0) for group in np.array_split(block, k)]
-    bound: npt.NDArray[np.float32] = np.max(group_bests, axis=0)
-    return bound
+
+def _no_best(probe_count: int, places: int) -> _Best:
+    scores = np.full((probe_count, places), np.inf, dtype=np.float32)
+    subjects = np.full((probe_count, places), -1, dtype=np.int64)
+    return scores, subjects
 
 
 def _nearest_row(rows: Encodings, probe_row: Encodings) -> float:
@@ -276,12 +273,17 @@ def _nearest_row(rows: Encodings, probe_row: Encodings) -> float:
 
 def _as_probe(probe: npt.ArrayLike) -> Encodings:
     """A probe as float32 ``(128,)``: a float64 probe would upcast the gallery."""
-    return np.asarray(probe, dtype=np.float32).reshape(ENCODING_SIZE)
+    return _as_probes(probe).reshape(ENCODING_SIZE)
 
 
 def _as_probes(probes: npt.ArrayLike) -> Encodings:
-    matrix = np.asarray(probes, dtype=np.float32).reshape(-1, ENCODING_SIZE)
-    return np.ascontiguousarray(matrix)
+    """Probes as a new float32 ``(M, 128)`` C-contiguous, writable array (one
+    array type, so the kernels are compiled once)."""
+    matrix = np.array(probes, dtype=np.float32, order="C", copy=True)
+    matrix = matrix.reshape(-1, ENCODING_SIZE)
+    if not np.isfinite(matrix).all():
+        raise ValueError("probe encodings must be finite numbers")
+    return matrix
 
 
 def _group_starts(sorted_ids: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
@@ -291,41 +293,77 @@ def _group_starts(sorted_ids: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
     return np.concatenate(([0], changes)).astype(np.intp)
 
 
-def _split(
-    starts: npt.NDArray[np.intp], row_count: int, chunk_rows: int
-) -> tuple[_Chunk, ...]:
-    """Chunks of about `chunk_rows` rows that never cut a subject in two."""
-    chunks = []
-    subject = 0
-    while subject < len(starts):
-        row_start = int(starts[subject])
-        last = int(np.searchsorted(starts, row_start + chunk_rows, side="left"))
-        last = max(last, subject + 1)
-        row_stop = int(starts[last]) if last < len(starts) else row_count
-        local = (starts[subject:last] - row_start).astype(np.intp)
-        chunks.append(_Chunk(row_start, row_stop, subject, local))
-        subject = last
-    return tuple(chunks)
+def _block_starts(bounds: npt.NDArray[np.int64], rows: int) -> npt.NDArray[np.int64]:
+    """Subjects where blocks of about `rows` rows begin (a subject is never cut),
+    then the subject count."""
+    subject_count = len(bounds) - 1
+    targets = np.arange(0, bounds[-1], rows)
+    firsts = np.searchsorted(bounds[:-1], targets, side="left")
+    starts = np.unique(np.append(firsts, subject_count))
+    return starts.astype(np.int64)
 
 
-def _share(chunks: tuple[_Chunk, ...], workers: int) -> list[tuple[_Chunk, ...]]:
-    """Split chunks into contiguous runs of about equal rows, one per worker."""
-    count = min(workers, len(chunks))
-    row_ends = np.array([chunk.row_stop for chunk in chunks])
+def _share(
+    blocks: npt.NDArray[np.int64], bounds: npt.NDArray[np.int64], workers: int
+) -> list[npt.NDArray[np.int64]]:
+    """Cut the blocks into contiguous runs of about equal rows, one per worker.
+
+    Each run is a view of `blocks` from its first block's start to its last's end.
+    """
+    block_count = len(blocks) - 1
+    count = max(1, min(workers, block_count))
+    row_ends = bounds[blocks[1:]]
     targets = row_ends[-1] * np.arange(1, count) / count
     cuts = np.searchsorted(row_ends, targets, side="left") + 1
-    bounds = [0, *sorted(set(cuts.tolist())), len(chunks)]
-    return [chunks[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    edges = [0, *sorted(set(cuts.tolist())), block_count]
+    return [blocks[a : b + 1] for a, b in itertools.pairwise(edges) if b > a]
 
 
-def _workers() -> int:
-    return os.cpu_count() or 1
+def _scan_shared(
+    runs: list[npt.NDArray[np.int64]],
+    workers: int,
+    scan: Callable[[npt.NDArray[np.int64]], _Best],
+) -> list[_Best]:
+    """Scan the runs on the calling thread and up to ``workers - 1`` pool threads.
+
+    Each thread takes the next run not yet taken (``next`` on a shared counter
+    is atomic under the GIL) until none is left. The caller waits for the runs,
+    not for the threads: a thread that wakes after every run was taken finds
+    nothing to do and costs the search nothing.
+    """
+    found: list[_Best | None] = [None] * len(runs)
+    done = [threading.Event() for _ in runs]
+    taken = itertools.count()
+
+    def take_runs() -> None:
+        for index in iter(taken.__next__, None):
+            if index >= len(runs):
+                return
+            try:
+                found[index] = scan(runs[index])
+            finally:
+                done[index].set()
+
+    for _ in range(workers - 1):
+        _pool().submit(take_runs)
+    take_runs()
+    for event in done:
+        event.wait()
+    results = [best for best in found if best is not None]
+    if len(results) < len(runs):
+        raise RuntimeError("a gallery scan failed")  # the kernel raised in a thread
+    return results
+
+
+def _workers(rows: int) -> int:
+    """Threads worth starting for a gallery of this many rows."""
+    return (os.cpu_count() or 1) if rows >= PARALLEL_MIN_ROWS else 1
 
 
 @cache
 def _pool() -> ThreadPoolExecutor:
-    """Threads that scan a large gallery's chunks side by side (numpy drops the GIL)."""
-    return ThreadPoolExecutor(_workers(), thread_name_prefix="gallery-scan")
+    """Threads that scan a large gallery's runs side by side (kernels drop the GIL)."""
+    return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="gallery-scan")
 
 
 @cache

@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pytest
 
 import biometrics.matching as matching
-from biometrics import Gallery, LiveGallery
+from biometrics import Candidate, Gallery, LiveGallery
 
 
 def _brute_force(
@@ -41,8 +41,9 @@ def _random_gallery(
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chunks and tiles of a few rows, so that small galleries span many."""
-    monkeypatch.setattr(matching, "CHUNK_ROWS", 64)
-    monkeypatch.setattr(matching, "TILE_ROWS", 16)
+    monkeypatch.setattr(matching, "BLOCK_ROWS", 64)
+    monkeypatch.setattr(matching, "TILE_FLOATS", 16 * 20)
+    monkeypatch.setattr(matching, "PARALLEL_MIN_ROWS", 128)
 
 
 @pytest.mark.usefixtures("small_chunks")
@@ -81,7 +82,7 @@ def test_nearest_subject_hidden_in_a_late_chunk_is_found() -> None:
 def test_subject_with_more_templates_than_a_chunk_is_scored_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(matching, "CHUNK_ROWS", 8)
+    monkeypatch.setattr(matching, "BLOCK_ROWS", 8)
     rng = np.random.default_rng(6)
     encodings = rng.normal(0.0, 0.09, (40, 128)).astype(np.float32)
     ids = ["big"] * 30 + [f"small{i}" for i in range(10)]
@@ -138,3 +139,76 @@ def test_removing_a_subject_leaves_the_others_searchable() -> None:
 
     assert snapshot.subject_ids == ("a", "b", "d")
     assert snapshot.search(encodings[5], k=1)[0].subject_id == "d"
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize("probe_count", [1, 3, 16, 40])
+def test_every_search_path_finds_the_same_subjects(probe_count: int) -> None:
+    """One probe, a few (streamed) and a batch (BLAS tiles), over many runs."""
+    rng = np.random.default_rng(100 + probe_count)
+    ids, encodings = _random_gallery(rng, 900, 3)
+    gallery = Gallery.build(ids, encodings)
+    probes = rng.normal(0.0, 0.09, (probe_count, 128)).astype(np.float32)
+
+    found = gallery.search_batch(probes, k=3)
+
+    for probe, candidates in zip(probes, found, strict=True):
+        expected = _brute_force(ids, encodings, probe, 3)
+        assert [c.subject_id for c in candidates] == [s for s, _ in expected]
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_ties_across_runs_go_to_the_lowest_subject_id() -> None:
+    rng = np.random.default_rng(11)
+    ids, encodings = _random_gallery(rng, 600, 1)
+    probe = rng.normal(0.0, 0.09, 128).astype(np.float32)
+    twin = probe + np.float32(0.01)
+    for row in (590, 10, 300):  # in the last run, the first, one between
+        encodings[row] = twin
+
+    found = Gallery.build(ids, encodings).search(probe, k=2)
+
+    assert [c.subject_id for c in found] == [ids[10], ids[300]]
+    assert found[0].distance == pytest.approx(found[1].distance, abs=1e-7)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_searches_from_many_threads_at_once_agree_with_one_thread() -> None:
+    rng = np.random.default_rng(12)
+    ids, encodings = _random_gallery(rng, 2000, 2)
+    gallery = Gallery.build(ids, encodings)
+    probes = rng.normal(0.0, 0.09, (24, 128)).astype(np.float32)
+    expected = [gallery.search(probe, k=2) for probe in probes]
+    results: dict[int, list[list[Candidate]]] = {}
+
+    def search_all(thread: int) -> None:
+        results[thread] = [gallery.search(probe, k=2) for probe in probes]
+
+    threads = [threading.Thread(target=search_all, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(results[i] == expected for i in range(4))
+
+
+def test_a_probe_that_is_not_a_number_is_refused() -> None:
+    gallery = Gallery.build(["a"], np.zeros((1, 128), dtype=np.float32))
+    probe = np.full(128, np.nan, dtype=np.float32)
+
+    with pytest.raises(ValueError, match="finite"):
+        gallery.search(probe)
+
+
+def test_read_only_float64_probes_are_searched_like_float32() -> None:
+    rng = np.random.default_rng(13)
+    ids, encodings = _random_gallery(rng, 50, 1)
+    gallery = Gallery.build(ids, encodings)
+    probe = encodings[7].astype(np.float64)
+    probe.setflags(write=False)
+
+    found = gallery.search(probe, k=1)
+
+    assert found[0].subject_id == ids[7]
+    assert found[0].distance == pytest.approx(0.0, abs=1e-6)

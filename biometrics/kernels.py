@@ -1,0 +1,206 @@
+"""Compiled loops of the comparison core (numba), one pass over the gallery.
+
+NumPy alone reads a large gallery about 1.3 times slower than memory allows:
+BLAS's matrix-vector product is not a streaming kernel, and every step after it
+(adding the norms, comparing, selecting) is another pass. These loops score a
+block of rows while it is in cache and keep only the best few subjects of each
+probe, so a search reads the gallery once.
+
+Conventions, shared with `biometrics.matching`:
+
+- ``encodings`` is float32 ``(N, 128)``, C-contiguous, rows grouped by subject;
+  ``bounds`` (int64, ``(S + 1,)``) holds where each subject's rows begin, then N.
+- A row's score for a probe is ``|g|^2 / 2 - g.p``: it orders rows exactly as
+  the euclidean distance does, since ``distance^2 = 2 * score + |p|^2``.
+  Lower is closer. A subject's score is its best row's.
+- ``best_scores`` and ``best_subjects`` (``(M, k)``) hold, per probe, the k best
+  subjects seen so far, best first; empty places are ``inf`` and -1. Equal
+  scores keep the subject seen first, so ties go to the lower subject index.
+
+Every function runs without the GIL; callers give each thread its own
+``best_*`` arrays and merge them afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+_Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
+
+WIDTH = 128
+"""Values per encoding; a constant, so that the compiler unrolls and vectorises
+the dot products (about 1.3 times faster than a loop to ``probes.shape[1]``)."""
+
+FASTMATH = {"reassoc", "contract"}
+"""Reordered sums (vectorised dot products) and fused multiply-adds; no
+assumption about infinities, which mark empty places."""
+
+
+def _compiled(function: _Kernel) -> _Kernel:
+    """Compile to machine code on first use; cached on disk between runs."""
+    compiler = numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
+    return cast(_Kernel, compiler(function))
+
+
+@_compiled
+def keep_best(
+    dots: npt.NDArray[np.float32],
+    half_norms: npt.NDArray[np.float32],
+    bounds: npt.NDArray[np.int64],
+    subject_lo: int,
+    subject_hi: int,
+    best_scores: npt.NDArray[np.float32],
+    best_subjects: npt.NDArray[np.int64],
+) -> None:
+    """Merge subjects ``subject_lo:subject_hi`` into each probe's k best.
+
+    ``dots`` is ``(rows, M)``: ``g.p`` of the subjects' rows, from the first
+    row of `subject_lo` on, against every probe. A first pass finds each
+    probe's best row score, across the probes at once (vector lanes). Only the
+    probes whose best beats their k-th best so far are scored subject by
+    subject, in a second pass; after the first few blocks that is rare.
+    """
+    first_row = bounds[subject_lo]
+    probe_count = dots.shape[1]
+    k = best_scores.shape[1]
+    block_best = np.full(probe_count, np.inf, dtype=np.float32)
+    for row in range(first_row, bounds[subject_hi]):
+        half_norm = half_norms[row]
+        for probe in range(probe_count):
+            score = half_norm - dots[row - first_row, probe]
+            block_best[probe] = min(block_best[probe], score)
+
+    improved = np.flatnonzero(block_best < best_scores[:, k - 1])
+    if len(improved) == 0:
+        return
+    for subject in range(subject_lo, subject_hi):
+        row_lo = bounds[subject]
+        row_hi = bounds[subject + 1]
+        for chosen in improved:
+            score = np.float32(np.inf)
+            for row in range(row_lo, row_hi):
+                score = min(score, half_norms[row] - dots[row - first_row, chosen])
+            if score < best_scores[chosen, k - 1]:
+                _insert(best_scores[chosen], best_subjects[chosen], score, subject)
+
+
+@_compiled
+def scan(
+    encodings: npt.NDArray[np.float32],
+    half_norms: npt.NDArray[np.float32],
+    bounds: npt.NDArray[np.int64],
+    block_starts: npt.NDArray[np.int64],
+    probes: npt.NDArray[np.float32],
+    best_scores: npt.NDArray[np.float32],
+    best_subjects: npt.NDArray[np.int64],
+) -> None:
+    """Stream blocks of subjects past a few probes ``(M, 128)``, M small.
+
+    Block b holds subjects ``block_starts[b]:block_starts[b + 1]``. Each row is
+    read from memory once and scored against every probe while it is in cache.
+    """
+    probe_count = probes.shape[0]
+    dots = np.empty((_largest_block(bounds, block_starts), probe_count), np.float32)
+    for block in range(len(block_starts) - 1):
+        subject_lo = block_starts[block]
+        subject_hi = block_starts[block + 1]
+        row_lo = bounds[subject_lo]
+        for row in range(row_lo, bounds[subject_hi]):
+            for probe in range(probe_count):
+                total = np.float32(0.0)
+                for column in range(WIDTH):
+                    total += encodings[row, column] * probes[probe, column]
+                dots[row - row_lo, probe] = total
+        keep_best(
+            dots, half_norms, bounds, subject_lo, subject_hi, best_scores, best_subjects
+        )
+
+
+@_compiled
+def scan_one(
+    encodings: npt.NDArray[np.float32],
+    half_norms: npt.NDArray[np.float32],
+    bounds: npt.NDArray[np.int64],
+    block_starts: npt.NDArray[np.int64],
+    probe: npt.NDArray[np.float32],
+    best_scores: npt.NDArray[np.float32],
+    best_subjects: npt.NDArray[np.int64],
+) -> None:
+    """`scan` for one probe ``(128,)``: the common search, about 1.4 times faster
+    than `scan` with M = 1, since the one dot product per row unrolls whole."""
+    dots = np.empty((_largest_block(bounds, block_starts), 1), np.float32)
+    for block in range(len(block_starts) - 1):
+        subject_lo = block_starts[block]
+        subject_hi = block_starts[block + 1]
+        row_lo = bounds[subject_lo]
+        for row in range(row_lo, bounds[subject_hi]):
+            total = np.float32(0.0)
+            for column in range(WIDTH):
+                total += encodings[row, column] * probe[column]
+            dots[row - row_lo, 0] = total
+        keep_best(
+            dots, half_norms, bounds, subject_lo, subject_hi, best_scores, best_subjects
+        )
+
+
+@_compiled
+def _largest_block(
+    bounds: npt.NDArray[np.int64], block_starts: npt.NDArray[np.int64]
+) -> int:
+    """Rows of the largest block."""
+    largest = 0
+    for block in range(len(block_starts) - 1):
+        rows = bounds[block_starts[block + 1]] - bounds[block_starts[block]]
+        largest = max(largest, rows)
+    return largest
+
+
+@_compiled
+def exact_distances(
+    encodings: npt.NDArray[np.float32],
+    bounds: npt.NDArray[np.int64],
+    probes: npt.NDArray[np.float32],
+    subjects: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """Distance of probe m to subject ``subjects[m, i]`` by its nearest row.
+
+    Computed from the differences, as face_recognition's ``face_distance``
+    does (in float64); an empty place (-1) is ``inf``. Shape ``(M, places)``.
+    """
+    probe_count, places = subjects.shape
+    distances = np.full((probe_count, places), np.inf)
+    for probe in range(probe_count):
+        for place in range(places):
+            subject = subjects[probe, place]
+            if subject < 0:
+                continue
+            for row in range(bounds[subject], bounds[subject + 1]):
+                total = 0.0
+                for column in range(WIDTH):
+                    difference = np.float64(encodings[row, column])
+                    difference -= np.float64(probes[probe, column])
+                    total += difference * difference
+                distances[probe, place] = min(distances[probe, place], np.sqrt(total))
+    return distances
+
+
+@_compiled
+def _insert(
+    scores: npt.NDArray[np.float32],
+    subjects: npt.NDArray[np.int64],
+    score: float,
+    subject: int,
+) -> None:
+    """Insert into a sorted list of k best, dropping the last (insertion sort)."""
+    place = len(scores) - 1
+    while place > 0 and scores[place - 1] > score:
+        scores[place] = scores[place - 1]
+        subjects[place] = subjects[place - 1]
+        place -= 1
+    scores[place] = score
+    subjects[place] = subject
