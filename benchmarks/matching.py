@@ -1,7 +1,8 @@
 """Match latency of the comparison core against the naive way, faiss and the floor.
 
-All methods run side by side in one process, interleaved round by round, so a
-noisy shared machine slows them alike; the ratios are the result, the absolute
+All methods run side by side in one process, interleaved probe by probe (each
+probe is searched by every method in turn), so a noisy shared machine slows
+them alike; the ratios are the result, the absolute
 times are this machine's. Galleries are random encodings scaled like dlib's:
 the search time does not depend on the values, only on the sizes.
 
@@ -122,9 +123,11 @@ def _measure_size(
         methods["faiss"] = lambda probe: faiss_index.search(probe[None, :], 2)
     timings: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(rounds):
-        for name, method in methods.items():
-            chosen = naive_probes if name == "naive" else probes
-            timings[name].extend(_latencies_ms(method, chosen))
+        for index, probe in enumerate(probes):
+            for name, method in methods.items():
+                if name == "naive" and index >= len(naive_probes):
+                    continue
+                timings[name].append(_latency_ms(method, probe))
 
     batch_ours = _best_ms(lambda: gallery.search_batch(batch, k=2), rounds)
     batch_faiss = (
@@ -189,18 +192,15 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _latencies_ms(
+def _latency_ms(
     method: Callable[[npt.NDArray[np.float32]], object],
-    probes: npt.NDArray[np.float32],
-) -> list[float]:
-    latencies = []
-    for probe in probes:
-        started = time.perf_counter()
-        answer = method(probe)
-        elapsed = time.perf_counter() - started
-        # the floor measures its own read, without the call around it
-        latencies.append(1000.0 * (answer if isinstance(answer, float) else elapsed))
-    return latencies
+    probe: npt.NDArray[np.float32],
+) -> float:
+    started = time.perf_counter()
+    answer = method(probe)
+    elapsed = time.perf_counter() - started
+    # the floor measures its own read, without the call around it
+    return 1000.0 * (answer if isinstance(answer, float) else elapsed)
 
 
 def _best_ms(action: Callable[[], object], rounds: int) -> float:

@@ -131,21 +131,34 @@ def scan_one(
     best_scores: npt.NDArray[np.float32],
     best_subjects: npt.NDArray[np.int64],
 ) -> None:
-    """`scan` for one probe ``(128,)``: the common search, about 1.4 times faster
-    than `scan` with M = 1, since the one dot product per row unrolls whole."""
-    dots = np.empty((_largest_block(bounds, block_starts), 1), np.float32)
+    """`scan` for one probe ``(128,)``, the common search, in a single pass.
+
+    Each row's score is computed and compared with the block's best at once;
+    only a block that beats the k-th best so far is ranked subject by subject.
+    About 1.4 times faster than `scan` with M = 1.
+    """
+    scores = np.empty(_largest_block(bounds, block_starts), np.float32)
+    k = best_scores.shape[1]
     for block in range(len(block_starts) - 1):
         subject_lo = block_starts[block]
         subject_hi = block_starts[block + 1]
         row_lo = bounds[subject_lo]
+        block_best = np.float32(np.inf)
         for row in range(row_lo, bounds[subject_hi]):
             total = np.float32(0.0)
             for column in range(WIDTH):
                 total += encodings[row, column] * probe[column]
-            dots[row - row_lo, 0] = total
-        keep_best(
-            dots, half_norms, bounds, subject_lo, subject_hi, best_scores, best_subjects
-        )
+            score = half_norms[row] - total
+            scores[row - row_lo] = score
+            block_best = min(block_best, score)
+        if not block_best < best_scores[0, k - 1]:
+            continue
+        for subject in range(subject_lo, subject_hi):
+            subject_best = np.float32(np.inf)
+            for row in range(bounds[subject], bounds[subject + 1]):
+                subject_best = min(subject_best, scores[row - row_lo])
+            if subject_best < best_scores[0, k - 1]:
+                _insert(best_scores[0], best_subjects[0], subject_best, subject)
 
 
 @_compiled
@@ -193,7 +206,7 @@ def exact_distances(
 def _insert(
     scores: npt.NDArray[np.float32],
     subjects: npt.NDArray[np.int64],
-    score: float,
+    score: float | np.float32,
     subject: int,
 ) -> None:
     """Insert into a sorted list of k best, dropping the last (insertion sort)."""
