@@ -90,21 +90,22 @@ def _open_gallery(
     rows: Sequence[Row[int, int, bytes]], cipher: TemplateCipher
 ) -> Gallery:
     subject_ids: list[str] = []
-    encodings: list[np.ndarray] = []
+    encodings: list[bytes] = []
     seen: set[int] = set()
     for template_id, citizen_id, sealed in rows:
         if template_id in seen:
             continue
         seen.add(template_id)
         try:
-            encodings.append(cipher.open(sealed, citizen_id=citizen_id))
+            encodings.append(cipher.open_bytes(sealed, citizen_id=citizen_id))
         except TemplateUnreadable:
             logger.warning("template %d does not open: left out", template_id)
             continue
         subject_ids.append(str(citizen_id))
     if not encodings:
         return Gallery.empty()
-    return Gallery.build(subject_ids, np.stack(encodings))
+    matrix = np.frombuffer(b"".join(encodings), dtype="<f4")
+    return Gallery.build(subject_ids, matrix.reshape(len(subject_ids), -1))
 
 
 def local_day_start(

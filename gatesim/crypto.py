@@ -68,6 +68,11 @@ class TemplateCipher:
 
     def open(self, sealed: bytes, *, citizen_id: int) -> Encoding:
         """The float32 ``(128,)`` encoding; `TemplateUnreadable` if it does not open."""
+        plain = self.open_bytes(sealed, citizen_id=citizen_id)
+        return np.frombuffer(plain, dtype="<f4").astype(np.float32)
+
+    def open_bytes(self, sealed: bytes, *, citizen_id: int) -> bytes:
+        """The 512 little-endian float32 bytes (galleries join many at once)."""
         nonce, body = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
         try:
             plain = self._aead.decrypt(nonce, body, _associated(citizen_id))
@@ -77,7 +82,7 @@ class TemplateCipher:
             ) from error
         if len(plain) != ENCODING_BYTES:
             raise TemplateUnreadable("the opened template is not one encoding")
-        return np.frombuffer(plain, dtype="<f4").astype(np.float32)
+        return plain
 
 
 def _associated(citizen_id: int) -> bytes:
