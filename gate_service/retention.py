@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Delete, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 
 PURGE_SCOPE = "purge"
 """The change-counter row that serialises purges across processes."""
-PURGE_ATTEMPTS = 2
-"""A first run on a new database may race another to create the purge row."""
 
 
 @dataclass(frozen=True)
@@ -55,68 +53,58 @@ def run_purge(
     sessions: sessionmaker[Session], periods: RetentionPeriods, now: datetime
 ) -> PurgeReport:
     """Purge what is past its retention, in its own transaction."""
-    for attempt in range(PURGE_ATTEMPTS):
-        try:
-            with transaction(sessions) as session:
-                report = purge(session, periods, now)
-        except IntegrityError:
-            if attempt + 1 == PURGE_ATTEMPTS:
-                raise
-            continue
-        _log(report)
-        return report
-    raise AssertionError("unreachable")
+    try:
+        report = _purge_in_transaction(sessions, periods, now)
+    except IntegrityError:  # another process created the purge row first
+        report = _purge_in_transaction(sessions, periods, now)
+    _log(report)
+    return report
+
+
+def _purge_in_transaction(
+    sessions: sessionmaker[Session], periods: RetentionPeriods, now: datetime
+) -> PurgeReport:
+    with transaction(sessions) as session:
+        return purge(session, periods, now)
 
 
 def purge(session: Session, periods: RetentionPeriods, now: datetime) -> PurgeReport:
     """Purge in the caller's transaction; see the module docstring."""
-    note_change(session, PURGE_SCOPE)
+    note_change(session, PURGE_SCOPE)  # runs of other processes wait here
 
+    template_expired = FaceTemplate.created_at < now - periods.templates
     departed = select(Flight.id).where(
         Flight.departure_at < now - periods.gate_copy_grace
     )
-    expired = select(FaceTemplate.id).where(
-        FaceTemplate.created_at < now - periods.templates
+    expired = select(FaceTemplate.id).where(template_expired)
+    copies_due = GateTemplateCopy.flight_id.in_(departed) | (
+        GateTemplateCopy.template_id.in_(expired)
     )
-    gate_copies = _delete(
+
+    gate_copies = _deleted(session, delete(GateTemplateCopy).where(copies_due))
+    templates = _deleted(session, delete(FaceTemplate).where(template_expired))
+    reviews = _deleted(
         session,
-        GateTemplateCopy.flight_id.in_(departed)
-        | GateTemplateCopy.template_id.in_(expired),
+        delete(EnrolmentReview).where(
+            EnrolmentReview.created_at < now - periods.reviews
+        ),
     )
-    templates = _rowcount(
-        session.execute(
-            delete(FaceTemplate).where(
-                FaceTemplate.created_at < now - periods.templates
-            )
-        )
+    decisions = _deleted(
+        session,
+        delete(DecisionRecord).where(
+            DecisionRecord.created_at < now - periods.decisions
+        ),
     )
-    reviews = _rowcount(
-        session.execute(
-            delete(EnrolmentReview).where(
-                EnrolmentReview.created_at < now - periods.reviews
-            )
-        )
-    )
-    decisions = _rowcount(
-        session.execute(
-            delete(DecisionRecord).where(
-                DecisionRecord.created_at < now - periods.decisions
-            )
-        )
-    )
+
     report = PurgeReport(gate_copies, templates, reviews, decisions)
     if report.galleries_changed:
         note_change(session)
     return report
 
 
-def _delete(session: Session, condition: object) -> int:
-    statement = delete(GateTemplateCopy).where(condition)  # type: ignore[arg-type]
-    return _rowcount(session.execute(statement))
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
+def _deleted(session: Session, statement: Delete) -> int:
+    """Run a DELETE; answers how many rows it removed."""
+    return int(getattr(session.execute(statement), "rowcount", 0))
 
 
 def _log(report: PurgeReport) -> None:

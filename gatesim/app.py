@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -50,6 +50,8 @@ def create_app(
         purging = asyncio.create_task(purge_periodically(app.state.runtime))
         yield
         purging.cancel()
+        with suppress(asyncio.CancelledError):
+            await purging  # a purge under way finishes first
         app.state.runtime.engine.dispose()
 
     app = FastAPI(

@@ -71,7 +71,9 @@ class Caller:
 
 def get_caller(
     runtime: RuntimeDep,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[
+        str | None, Header(description="A device's or the admin's API key.")
+    ] = None,
 ) -> Caller:
     """Resolve the X-API-Key header to the admin, a device, or nobody."""
     required = runtime.settings.api_keys_required

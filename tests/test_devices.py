@@ -38,9 +38,11 @@ def _device(
     client: TestClient,
     device_id: str,
     touchpoints: list[str],
+    *,
+    kind: str = "gate",
     headers: dict[str, str] = ADMIN,
 ) -> str:
-    body = {"device_id": device_id, "kind": "gate", "touchpoints": touchpoints}
+    body = {"device_id": device_id, "kind": kind, "touchpoints": touchpoints}
     response = client.post("/admin/v1/devices", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["api_key"])
@@ -82,19 +84,19 @@ def test_a_device_key_works_only_at_its_own_touchpoints(
     locked: TestClient, photo: Photo
 ) -> None:
     citizen_id = _passenger(locked, photo)
-    kiosk_key = _device(locked, "kiosk-3", ["check-in"])
+    gate_key = _device(locked, "gate-12", ["check-in"])
     face = photo("people/p06/2.jpg")
 
-    at_own = _present(locked, "check-in", face, kiosk_key)
-    at_other = _present(locked, "security", face, kiosk_key)
+    at_own = _present(locked, "check-in", face, gate_key)
+    at_other = _present(locked, "security", face, gate_key)
     files = {"image": ("face.jpg", face, "image/jpeg")}
     enrolling = locked.post(
         f"/identity/v1/citizens/{citizen_id}/faces",
         files=files,
-        headers={"X-API-Key": kiosk_key},
+        headers={"X-API-Key": gate_key},
     )
     reading = locked.get(
-        f"/identity/v1/citizens/{citizen_id}/faces", headers={"X-API-Key": kiosk_key}
+        f"/identity/v1/citizens/{citizen_id}/faces", headers={"X-API-Key": gate_key}
     )
     recorded = locked.get("/gate/v1/decisions", headers=ADMIN).json()
 
@@ -104,7 +106,30 @@ def test_a_device_key_works_only_at_its_own_touchpoints(
     assert enrolling.status_code == 403
     assert enrolling.json()["error"]["code"] == "admin_key_required"
     assert reading.status_code == 403
-    assert [record["device_id"] for record in recorded] == ["kiosk-3"]
+    assert [record["device_id"] for record in recorded] == ["gate-12"]
+
+
+def test_the_kiosk_page_checks_in_with_a_kiosk_key(
+    locked: TestClient, photo: Photo
+) -> None:
+    _passenger(locked, photo)
+    kiosk_key = _device(locked, "kiosk-3", ["check-in"], kind="kiosk")
+    lane_key = _device(locked, "lane-1", ["security"])
+    files = {"image": ("frame.jpg", photo("people/p06/2.jpg"), "image/jpeg")}
+
+    page = locked.get("/kiosk")
+    without = locked.post("/kiosk/v1/check-in", files=files)
+    with_lane = locked.post(
+        "/kiosk/v1/check-in", files=files, headers={"X-API-Key": lane_key}
+    )
+    with_kiosk = locked.post(
+        "/kiosk/v1/check-in", files=files, headers={"X-API-Key": kiosk_key}
+    )
+
+    assert page.status_code == 200
+    assert without.status_code == 401
+    assert with_lane.status_code == 403
+    assert with_kiosk.json()["boarding_pass"]["seat"] == "1A"
 
 
 def test_no_key_an_unknown_key_and_a_revoked_key_are_refused(
