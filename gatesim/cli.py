@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(handler=_purge)
 
+    seal = commands.add_parser(
+        "seal", help="seal templates stored in clear by an earlier version"
+    )
+    seal.set_defaults(handler=_seal)
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -349,6 +354,25 @@ def _purge(_arguments: argparse.Namespace) -> int:
         f"purged: {report.gate_copies} gate template copies, {report.templates} "
         f"templates, {report.reviews} held enrolments, {report.decisions} "
         "decision records"
+    )
+    return 0
+
+
+def _seal(_arguments: argparse.Namespace) -> int:
+    from gatesim.crypto import load_cipher
+    from gatesim.db import create_schema, make_engine, session_factory, transaction
+    from gatesim.sealing import seal_clear_rows
+    from gatesim.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with transaction(session_factory(engine)) as session:
+        sealed = seal_clear_rows(session, load_cipher(settings))
+    engine.dispose()
+    print(
+        f"sealed: {sealed.templates} templates, {sealed.reviews} held enrolments; "
+        f"copied: {sealed.gate_copies} gate template copies"
     )
     return 0
 

@@ -157,6 +157,11 @@ def check_template_key(sessions: sessionmaker[Session], cipher: TemplateCipher) 
         ).first()
     if stored is None:
         return
+    if len(stored.encoding_bytes) == ENCODING_BYTES:
+        raise TemplateKeyError(
+            "The database holds face templates stored in clear by an earlier "
+            "version: run `gatesim seal` once to seal them."
+        )
     try:
         cipher.open(stored.encoding_bytes, citizen_id=stored.citizen_id)
     except TemplateUnreadable as error:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
-from sqlalchemy import LargeBinary, func, inspect, select, update
+from sqlalchemy import LargeBinary, delete, func, inspect, select, update
 
 from biometrics import FaceEncoder, decode_image
 from gate_service.models import DecisionRecord, GateTemplateCopy
@@ -337,3 +337,32 @@ def test_the_log_mask_hides_twelve_digit_numbers() -> None:
     MaskNationalIds().filter(record)
 
     assert record.getMessage() == "citizen 079*******42 at 7"
+
+
+def test_a_database_with_clear_templates_is_refused_until_sealed(
+    client: TestClient,
+    photo: Photo,
+    settings: Settings,
+    encoder: FaceEncoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    citizen_id = _journey_start(client, photo, departs=datetime.now(UTC))
+    enrolled = encoder.encode_one(decode_image(photo("people/p06/1.jpg"))).encoding
+    clear = np.asarray(enrolled, dtype="<f4").tobytes()
+    runtime = _runtime(client)
+    with runtime.sessions.begin() as session:  # as an earlier version left it
+        session.execute(update(FaceTemplate).values(encoding_bytes=clear))
+        session.execute(delete(GateTemplateCopy))
+
+    with pytest.raises(TemplateKeyError, match="gatesim seal"):
+        build_runtime(settings, encoder)
+    monkeypatch.setenv("GATESIM_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    exit_code = cli.main(["seal"])
+    get_settings.cache_clear()
+    with TestClient(create_app(settings, build_runtime(settings, encoder))) as sealed:
+        checked_in = _present(sealed, "check-in", photo("people/p06/2.jpg")).json()
+
+    assert exit_code == 0
+    assert checked_in["decision"] == "open"
+    assert checked_in["passenger_id"] == citizen_id
