@@ -19,6 +19,8 @@ from sqlalchemy import insert
 
 from gate_service.galleries import build, local_day_start
 from gate_service.models import Booking, Flight
+from gate_service.template_copies import copy_templates
+from gatesim.crypto import TemplateCipher
 from gatesim.db import create_schema, make_engine, session_factory
 from gatesim.settings import Settings
 from identity_mock.models import Citizen, FaceTemplate
@@ -38,14 +40,18 @@ def _measure(size: int, repeats: int) -> dict[str, Any]:
         create_schema(engine)
         sessions = session_factory(engine)
         now = datetime.now(UTC)
+        cipher = TemplateCipher.generate()
         with sessions.begin() as session:
-            _fill(session, size, now, settings.airport_code)
+            _fill(session, size, now, settings.airport_code, cipher)
+            copy_templates(session)
         day_start = local_day_start(lambda: now, lambda t: t.astimezone(settings.zone))
         times = []
         for _ in range(repeats):
             with sessions() as session:
                 started = time.perf_counter()
-                gallery = build(session, settings.airport_code, day_start)
+                gallery = build(
+                    session, settings.airport_code, day_start, cipher=cipher
+                )
                 times.append(time.perf_counter() - started)
         engine.dispose()
     assert len(gallery) == size
@@ -57,7 +63,9 @@ def _measure(size: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def _fill(session: Any, size: int, now: datetime, airport_code: str) -> None:
+def _fill(
+    session: Any, size: int, now: datetime, airport_code: str, cipher: TemplateCipher
+) -> None:
     rng = np.random.default_rng(3)
     flights = (size + FLIGHT_SIZE - 1) // FLIGHT_SIZE
     session.execute(
@@ -95,7 +103,7 @@ def _fill(session: Any, size: int, now: datetime, airport_code: str) -> None:
         [
             {
                 "citizen_id": number + 1,
-                "encoding_bytes": encodings[number].tobytes(),
+                "encoding_bytes": cipher.seal(encodings[number], citizen_id=number + 1),
                 "source": "chip_photo",
                 "quality": 1.0,
                 "face_width_px": 200,

@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from biometrics import FaceEncoder, Gallery, decode_image
 from gate_service.bookings import NewFlight, book, schedule_flight
 from gate_service.touchpoints import GateRequest, Touchpoint, decide, present
+from gatesim.crypto import TemplateCipher
 from gatesim.db import transaction
 from gatesim.runtime import build_runtime
 from gatesim.settings import Settings
@@ -41,7 +42,7 @@ def run(photo: Path, *, repeats: int = 5) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gatesim-bench-") as scratch:
         settings = Settings(database_url=f"sqlite:///{Path(scratch) / 'bench.db'}")
         runtime = build_runtime(settings, encoder)
-        _seed_flight(runtime.sessions, settings)
+        _seed_flight(runtime.sessions, settings, runtime.cipher)
         rows = {
             label: _stages(runtime, _jpeg(photo, size), repeats)
             for label, size in INPUTS.items()
@@ -71,7 +72,7 @@ def _stages(runtime: Any, image_bytes: bytes, repeats: int) -> dict[str, float]:
     return {name: round(value, 2) for name, value in timings.items()}
 
 
-def _seed_flight(sessions: Any, settings: Settings) -> None:
+def _seed_flight(sessions: Any, settings: Settings, cipher: TemplateCipher) -> None:
     """A flight of 420 booked, enrolled passengers (random templates)."""
     rng = np.random.default_rng(1)
     now = datetime.now(UTC)
@@ -87,7 +88,7 @@ def _seed_flight(sessions: Any, settings: Settings) -> None:
                 NewCitizen(f"{79_000_000_000 + number:012d}", "Hành khách", now.date()),
             )
             encoding = rng.normal(0.0, 0.09, 128).astype(np.float32)
-            session.add(_template(citizen.id, encoding, now))
+            session.add(_template(citizen.id, encoding, now, cipher))
             book(
                 session,
                 citizen_id=citizen.id,
@@ -96,10 +97,12 @@ def _seed_flight(sessions: Any, settings: Settings) -> None:
             )
 
 
-def _template(citizen_id: int, encoding: np.ndarray, now: datetime) -> FaceTemplate:
+def _template(
+    citizen_id: int, encoding: np.ndarray, now: datetime, cipher: TemplateCipher
+) -> FaceTemplate:
     return FaceTemplate(
         citizen_id=citizen_id,
-        encoding_bytes=FaceTemplate.pack(encoding),
+        encoding_bytes=cipher.seal(encoding, citizen_id=citizen_id),
         source="chip_photo",
         quality=1.0,
         face_width_px=200,

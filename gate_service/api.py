@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Depends, Form, Query
 from sqlalchemy import select
 
 from gate_service import bookings
+from gate_service.errors import DeviceIdRequired
 from gate_service.models import Booking, DecisionRecord, Flight
 from gate_service.schemas import (
     BookingIn,
@@ -21,13 +22,15 @@ from gate_service.schemas import (
 )
 from gate_service.touchpoints import GateRequest, Touchpoint, present, staff_clear
 from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
+from gatesim.security import CallerDep, device_for, require_admin
 
 router = APIRouter(prefix="/gate/v1", tags=["gate"])
+ADMIN_ONLY = [Depends(require_admin)]
 
 OptionalForm = Annotated[str | None, Form()]
 
 
-@router.post("/flights", status_code=201)
+@router.post("/flights", status_code=201, dependencies=ADMIN_ONLY)
 def schedule_flight(
     body: FlightIn, session: SessionDep, runtime: RuntimeDep
 ) -> FlightOut:
@@ -37,14 +40,14 @@ def schedule_flight(
     return _flight_out(flight)
 
 
-@router.get("/flights")
+@router.get("/flights", dependencies=ADMIN_ONLY)
 def list_flights(session: SessionDep) -> list[FlightOut]:
     """All flights, earliest departure first."""
     flights = session.scalars(select(Flight).order_by(Flight.departure_at))
     return [_flight_out(flight) for flight in flights]
 
 
-@router.post("/bookings", status_code=201)
+@router.post("/bookings", status_code=201, dependencies=ADMIN_ONLY)
 def create_booking(body: BookingIn, session: SessionDep) -> BookingOut:
     """Book a citizen on a flight."""
     booking = bookings.book(session, **body.model_dump())
@@ -52,13 +55,13 @@ def create_booking(body: BookingIn, session: SessionDep) -> BookingOut:
     return _booking_out(booking)
 
 
-@router.get("/bookings/{reference}")
+@router.get("/bookings/{reference}", dependencies=ADMIN_ONLY)
 def read_booking(reference: str, session: SessionDep) -> BookingOut:
     """A booking by its reference."""
     return _booking_out(bookings.find_booking(session, reference))
 
 
-@router.get("/decisions")
+@router.get("/decisions", dependencies=ADMIN_ONLY)
 def list_decisions(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[DecisionRecordOut]:
@@ -74,15 +77,22 @@ def present_face(
     touchpoint: Touchpoint,
     image: ImageUpload,
     runtime: RuntimeDep,
-    device_id: Annotated[str, Form(min_length=1, max_length=64)],
+    caller: CallerDep,
+    device_id: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
     flight_code: OptionalForm = None,
     booking_reference: OptionalForm = None,
     national_id: OptionalForm = None,
 ) -> GateDecisionOut:
-    """A passenger looks at the touchpoint camera: open, deny or refer."""
+    """A passenger looks at the touchpoint camera: open, deny or refer.
+
+    With a device key, the device id recorded is the key's own.
+    """
+    recorded_device = device_for(caller, touchpoint.value, device_id)
+    if recorded_device is None:
+        raise DeviceIdRequired()
     request = GateRequest(
         touchpoint=touchpoint,
-        device_id=device_id,
+        device_id=recorded_device,
         image_bytes=read_upload(image),
         flight_code=flight_code,
         booking_reference=booking_reference,
@@ -93,12 +103,11 @@ def present_face(
 
 @router.post("/{touchpoint}/staff-clear")
 def clear_by_staff(
-    touchpoint: Touchpoint, body: StaffClearIn, runtime: RuntimeDep
+    touchpoint: Touchpoint, body: StaffClearIn, runtime: RuntimeDep, caller: CallerDep
 ) -> GateDecisionOut:
     """Staff clear a referred passenger after checking their documents."""
-    answer = staff_clear(
-        runtime.gate, touchpoint, body.booking_reference, body.device_id
-    )
+    device_id = device_for(caller, touchpoint.value, body.device_id) or body.device_id
+    answer = staff_clear(runtime.gate, touchpoint, body.booking_reference, device_id)
     return GateDecisionOut(**asdict(answer))
 
 

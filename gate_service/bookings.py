@@ -16,6 +16,7 @@ from gate_service.errors import (
     FlightNotFound,
 )
 from gate_service.models import Booking, Flight
+from gate_service.template_copies import copy_templates
 from gatesim.db import note_change
 from identity_mock.service import get_citizen
 
@@ -83,6 +84,7 @@ def book(
     )
     session.add(booking)
     session.flush()
+    copy_templates(session, booking_id=booking.id)
     note_change(session)
     return booking
 

@@ -43,3 +43,11 @@ class BookingNotFound(DomainError):
     code = "booking_not_found"
     status_code = 404
     default_message = "No booking for today matches what was given."
+
+
+class DeviceIdRequired(DomainError):
+    """A presentation without a device key must name its device."""
+
+    code = "device_id_required"
+    status_code = 422
+    default_message = "Send the device_id of this camera, or the device's API key."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gatesim.db import Base
@@ -79,3 +79,56 @@ class DecisionRecord(Base):
     latency_ms: Mapped[float]
     by_staff: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class GateTemplateCopy(Base):
+    """The airport's copy of a booked passenger's template, for one booking.
+
+    The identity service hands the airport the templates of a flight's
+    passengers; the airport matches against these copies only, and deletes
+    them once the flight has left (`gate_service.retention`). The bytes are the
+    identity service's sealed template, unchanged: never a clear encoding.
+    """
+
+    __tablename__ = "gate_template_copies"
+    __table_args__ = (
+        UniqueConstraint(
+            "booking_id",
+            "template_id",
+            name="uq_gate_template_copies_booking_template",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    flight_id: Mapped[int] = mapped_column(
+        ForeignKey("flights.id", ondelete="CASCADE"), index=True
+    )
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("face_templates.id", ondelete="CASCADE"), index=True
+    )
+    encoding_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    """The template as the identity service sealed it (`gatesim.crypto`)."""
+    copied_at: Mapped[datetime]
+
+
+class Device(Base):
+    """A gate, kiosk or counter camera, its API key (hashed) and its touchpoints."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The device id recorded with each of its decisions."""
+    kind: Mapped[str] = mapped_column(String(12))
+    """``gate``, ``kiosk`` or ``counter``."""
+    touchpoints: Mapped[list[str]] = mapped_column(JSON)
+    """Touchpoints it may present faces at: ``check-in``, ``security``, ``boarding``."""
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    """SHA-256 (hex) of its API key; the key itself is shown once, never stored."""
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

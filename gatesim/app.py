@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,9 @@ from fastapi.responses import JSONResponse, Response
 from biometrics import DomainError, ImageTooLarge
 from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
+from gatesim.admin import router as admin_router
+from gatesim.housekeeping import purge_periodically
+from gatesim.logmask import install_log_mask
 from gatesim.memory import limit_malloc_arenas
 from gatesim.metrics import ERRORS, exposition
 from gatesim.runtime import Runtime, build_runtime
@@ -41,8 +45,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_malloc_arenas(settings.malloc_arenas)
+        install_log_mask("uvicorn", "uvicorn.error", "uvicorn.access")
         app.state.runtime = runtime or build_runtime(settings)
+        purging = asyncio.create_task(purge_periodically(app.state.runtime))
         yield
+        purging.cancel()
+        with suppress(asyncio.CancelledError):
+            await purging  # a purge under way finishes first
         app.state.runtime.engine.dispose()
 
     app = FastAPI(
@@ -54,6 +63,7 @@ def create_app(
     app.include_router(identity_router)
     app.include_router(gate_router)
     app.include_router(kiosk_router)
+    app.include_router(admin_router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES

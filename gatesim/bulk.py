@@ -94,6 +94,7 @@ def _enrol_one(
                 limits=runtime.gate.limits,
                 policy=runtime.quality,
                 duplicate_threshold=runtime.gate.rule.match_threshold,
+                cipher=runtime.cipher,
             )
             outcome = "held" if isinstance(result, EnrolmentReview) else "enrolled"
             session.add(_record(key, citizen_id, outcome, None))

@@ -105,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--target-fmr", type=float, default=1e-3)
     calibrate.set_defaults(handler=_calibrate)
 
+    purge = commands.add_parser(
+        "purge", help="delete what is past its retention (gate copies, records)"
+    )
+    purge.set_defaults(handler=_purge)
+
+    seal = commands.add_parser(
+        "seal", help="seal templates stored in clear by an earlier version"
+    )
+    seal.set_defaults(handler=_seal)
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -328,11 +338,53 @@ def _serve(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(_arguments: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from gate_service.retention import run_purge
+    from gatesim.db import create_schema, make_engine, session_factory
+    from gatesim.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    report = run_purge(session_factory(engine), settings.retention(), datetime.now(UTC))
+    engine.dispose()
+    print(
+        f"purged: {report.gate_copies} gate template copies, {report.templates} "
+        f"templates, {report.reviews} held enrolments, {report.decisions} "
+        "decision records"
+    )
+    return 0
+
+
+def _seal(_arguments: argparse.Namespace) -> int:
+    from gatesim.crypto import load_cipher
+    from gatesim.db import create_schema, make_engine, session_factory, transaction
+    from gatesim.sealing import seal_clear_rows
+    from gatesim.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    with transaction(session_factory(engine)) as session:
+        sealed = seal_clear_rows(session, load_cipher(settings))
+    engine.dispose()
+    print(
+        f"sealed: {sealed.templates} templates, {sealed.reviews} held enrolments; "
+        f"copied: {sealed.gate_copies} gate template copies"
+    )
+    return 0
+
+
 def _configure_logging(verbose: bool) -> None:
+    from gatesim.logmask import install_log_mask
+
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_mask()
     # face_recognition_models imports pkg_resources, which warns on every start.
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 

@@ -229,6 +229,7 @@ class _Day:
                     limits=self.gate.limits,
                     policy=self.runtime.quality,
                     duplicate_threshold=self.gate.rule.match_threshold,
+                    cipher=self.runtime.cipher,
                 )
             passenger.enrolled = isinstance(outcome, FaceTemplate)
             passenger.referred |= not passenger.enrolled

@@ -12,6 +12,7 @@ from biometrics import FaceEncoder
 from enrollment import QualityPolicy
 from gate_service.galleries import TodaysGallery
 from gate_service.touchpoints import GateContext
+from gatesim.crypto import TemplateCipher, check_template_key, load_cipher
 from gatesim.db import create_schema, make_engine, session_factory
 from gatesim.settings import Settings
 
@@ -26,6 +27,8 @@ class Runtime:
     encoder: FaceEncoder
     gate: GateContext
     quality: QualityPolicy
+    cipher: TemplateCipher
+    """Seals and opens face templates (`gatesim.crypto`)."""
 
 
 def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Runtime:
@@ -33,6 +36,8 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
     engine = make_engine(settings.database_url)
     create_schema(engine)
     sessions = session_factory(engine)
+    cipher = load_cipher(settings)
+    check_template_key(sessions, cipher)
     encoder = encoder or FaceEncoder(settings.encoder_settings())
     zone = settings.zone
 
@@ -44,7 +49,7 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
         airport_code=settings.airport_code,
         now=lambda: datetime.now(UTC),
         zone_offset=lambda moment: moment.astimezone(zone),
-        galleries=TodaysGallery(settings.airport_code),
+        galleries=TodaysGallery(settings.airport_code, cipher),
     )
     quality = settings.quality_policy()
-    return Runtime(settings, engine, sessions, encoder, gate, quality)
+    return Runtime(settings, engine, sessions, encoder, gate, quality, cipher)

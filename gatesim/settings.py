@@ -6,15 +6,20 @@ passenger. Every threshold states its meaning and unit here, where it is defined
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from biometrics import DecisionRule, EncoderSettings, ImageLimits
 from enrollment.quality import QualityPolicy
+from gate_service.retention_periods import RetentionPeriods
 
 
 class Settings(BaseSettings):
@@ -68,6 +73,64 @@ class Settings(BaseSettings):
     max_side_px: int = Field(1600, ge=320, le=8000)
     """Long side, in pixels, that decoded images are scaled down to."""
 
+    environment: Literal["development", "production"] = "development"
+    """`production` requires API keys and refuses unsafe defaults at start-up."""
+    template_key: SecretStr | None = None
+    """Base64 of the 32-byte AES-256-GCM key that seals face templates at rest."""
+    template_key_file: Path | None = None
+    """Development only, without `template_key`: where the generated key is kept
+    (default: next to the SQLite file, as ``<database>.key``, mode 0600)."""
+    require_api_keys: bool = False
+    """Refuse requests without an API key (always on in production)."""
+    admin_api_key: SecretStr | None = None
+    """Key of the admin API (device keys, enrolment, flights); 32+ characters."""
+    gate_copy_grace_hours: float = Field(2.0, ge=0.0, le=72.0)
+    """Hours after a flight's departure before the gate's template copies go."""
+    decision_retention_days: int = Field(90, ge=1, le=3650)
+    """Days a decision record is kept for audit."""
+    enrolment_retention_days: int = Field(1825, ge=1, le=36500)
+    """Days an enrolled face template is kept before the citizen must re-enrol."""
+    review_retention_days: int = Field(30, ge=1, le=3650)
+    """Days an enrolment held for review keeps its encoding."""
+    purge_interval_s: float = Field(600.0, ge=1.0, le=86400.0)
+    """Seconds between two runs of the purge in each server process."""
+
+    @field_validator("template_key")
+    @classmethod
+    def _key_is_32_bytes(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            decode_template_key(key)
+        return key
+
+    @field_validator("admin_api_key")
+    @classmethod
+    def _admin_key_is_long(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_ADMIN_KEY_LENGTH} characters")
+        return key
+
+    @model_validator(mode="after")
+    def _safe_for_environment(self) -> Self:
+        if self.api_keys_required and self.admin_api_key is None:
+            raise ValueError("API keys are required: set GATESIM_ADMIN_API_KEY")
+        if self.environment == "production" and self.template_key is None:
+            raise ValueError("production needs GATESIM_TEMPLATE_KEY (base64, 32 bytes)")
+        return self
+
+    @property
+    def api_keys_required(self) -> bool:
+        """Whether every route but the page and health needs an API key."""
+        return self.require_api_keys or self.environment == "production"
+
+    def retention(self) -> RetentionPeriods:
+        """How long biometric data and decision records are kept."""
+        return RetentionPeriods(
+            gate_copy_grace=timedelta(hours=self.gate_copy_grace_hours),
+            decisions=timedelta(days=self.decision_retention_days),
+            templates=timedelta(days=self.enrolment_retention_days),
+            reviews=timedelta(days=self.review_retention_days),
+        )
+
     @property
     def zone(self) -> ZoneInfo:
         """The airport's time zone."""
@@ -103,6 +166,22 @@ class Settings(BaseSettings):
         return ImageLimits(
             self.max_image_bytes, self.max_image_pixels, self.max_side_px
         )
+
+
+MIN_ADMIN_KEY_LENGTH = 32
+TEMPLATE_KEY_BYTES = 32
+"""AES-256: the template key is 32 bytes, given in base64."""
+
+
+def decode_template_key(key: SecretStr) -> bytes:
+    """The raw bytes of a base64 template key; ValueError if it is not 32 bytes."""
+    try:
+        raw = base64.b64decode(key.get_secret_value(), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("must be base64") from error
+    if len(raw) != TEMPLATE_KEY_BYTES:
+        raise ValueError(f"must decode to {TEMPLATE_KEY_BYTES} bytes")
+    return raw
 
 
 @lru_cache

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Depends, Form, Response
 
 from biometrics import MatchResult
 from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
-from identity_mock import service
+from gatesim.security import require_admin
+from identity_mock import consent, service
 from identity_mock.models import (
     Citizen,
     EnrolmentReview,
@@ -18,13 +19,19 @@ from identity_mock.models import (
 from identity_mock.schemas import (
     CitizenIn,
     CitizenOut,
+    ConsentIn,
     MatchOut,
     ReviewOut,
     TemplateOut,
     mask_national_id,
 )
 
-router = APIRouter(prefix="/identity/v1", tags=["identity"])
+router = APIRouter(
+    prefix="/identity/v1",
+    tags=["identity"],
+    dependencies=[Depends(require_admin)],
+)
+"""Every identity route needs the admin key once keys are required."""
 
 
 @router.post("/citizens", status_code=201)
@@ -37,6 +44,29 @@ def register_citizen(body: CitizenIn, session: SessionDep) -> CitizenOut:
 @router.get("/citizens/{citizen_id}")
 def read_citizen(citizen_id: int, session: SessionDep) -> CitizenOut:
     """One citizen, with the number of enrolled templates."""
+    citizen = service.with_templates(session, citizen_id)
+    return _citizen_out(citizen, template_count=len(citizen.templates))
+
+
+@router.post("/citizens/{citizen_id}/consent")
+def record_consent(citizen_id: int, body: ConsentIn, session: SessionDep) -> CitizenOut:
+    """Grant or withdraw consent; a withdrawal deletes every face at once."""
+    consent.set_consent(session, citizen_id, consent=body.biometric_consent)
+    citizen = service.with_templates(session, citizen_id)
+    return _citizen_out(citizen, template_count=len(citizen.templates))
+
+
+@router.get("/citizens/{citizen_id}/faces")
+def list_faces(citizen_id: int, session: SessionDep) -> list[TemplateOut]:
+    """The citizen's templates (metadata only: the encoding never leaves)."""
+    citizen = service.with_templates(session, citizen_id)
+    return [_template_out(template) for template in citizen.templates]
+
+
+@router.delete("/citizens/{citizen_id}/faces")
+def delete_faces(citizen_id: int, session: SessionDep) -> CitizenOut:
+    """Delete the citizen's faces, held enrolments and airports' copies."""
+    consent.erase_faces(session, service.get_citizen(session, citizen_id))
     citizen = service.with_templates(session, citizen_id)
     return _citizen_out(citizen, template_count=len(citizen.templates))
 
@@ -66,6 +96,7 @@ def enrol_face(
         limits=runtime.gate.limits,
         policy=runtime.quality,
         duplicate_threshold=runtime.gate.rule.match_threshold,
+        cipher=runtime.cipher,
         source=source,
     )
     if isinstance(outcome, EnrolmentReview):
@@ -82,7 +113,9 @@ def verify_citizen(
     probe = service.probe_encoding(
         read_upload(image), encoder=runtime.encoder, limits=runtime.gate.limits
     )
-    result = service.verify(session, citizen_id, probe, rule=runtime.gate.rule)
+    result = service.verify(
+        session, citizen_id, probe, rule=runtime.gate.rule, cipher=runtime.cipher
+    )
     return _match_out(result)
 
 
@@ -98,7 +131,10 @@ def identify(
     probe = service.probe_encoding(
         read_upload(image), encoder=runtime.encoder, limits=runtime.gate.limits
     )
-    return _match_out(service.identify(session, ids, probe, rule=runtime.gate.rule))
+    result = service.identify(
+        session, ids, probe, rule=runtime.gate.rule, cipher=runtime.cipher
+    )
+    return _match_out(result)
 
 
 def _citizen_out(citizen: Citizen, *, template_count: int) -> CitizenOut:

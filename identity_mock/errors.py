@@ -19,3 +19,14 @@ class NationalIdTaken(DomainError):
     code = "national_id_taken"
     status_code = 409
     default_message = "A citizen with this identification number already exists."
+
+
+class ConsentRequired(DomainError):
+    """The citizen has not consented to the use of their face."""
+
+    code = "consent_required"
+    status_code = 409
+    default_message = (
+        "This citizen has not consented to biometric use: record their consent "
+        "before enrolling a face."
+    )

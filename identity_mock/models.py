@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-import numpy as np
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from biometrics.encoder import Encoding
 from gatesim.db import Base
 
 
@@ -58,7 +56,7 @@ class FaceTemplate(Base):
         ForeignKey("citizens.id", ondelete="CASCADE"), index=True
     )
     encoding_bytes: Mapped[bytes] = mapped_column(LargeBinary)
-    """The 128 float32 values of the encoding, little-endian."""
+    """The encoding sealed with the template key (`gatesim.crypto`), never clear."""
     source: Mapped[str] = mapped_column(String(20))
     quality: Mapped[float]
     """Overall enrolment quality, 0 (unusable) to 1 (ideal)."""
@@ -70,16 +68,6 @@ class FaceTemplate(Base):
     created_at: Mapped[datetime]
 
     citizen: Mapped[Citizen] = relationship(back_populates="templates")
-
-    @property
-    def encoding(self) -> Encoding:
-        """The encoding as float32 ``(128,)``."""
-        return np.frombuffer(self.encoding_bytes, dtype="<f4").astype(np.float32)
-
-    @staticmethod
-    def pack(encoding: Encoding) -> bytes:
-        """Bytes stored for an encoding."""
-        return np.asarray(encoding, dtype="<f4").tobytes()
 
 
 class EnrolmentReview(Base):
@@ -100,6 +88,7 @@ class EnrolmentReview(Base):
     )
     distance: Mapped[float]
     encoding_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    """The held encoding, sealed like a template's."""
     source: Mapped[str] = mapped_column(String(20))
     quality_measures: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(12), default="pending")

@@ -20,6 +20,12 @@ class CitizenIn(BaseModel):
     biometric_consent: bool = True
 
 
+class ConsentIn(BaseModel):
+    """A citizen's answer on the use of their face at airports."""
+
+    biometric_consent: bool
+
+
 class CitizenOut(BaseModel):
     """A citizen as the API shows it: the ID number is masked."""
 

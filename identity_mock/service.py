@@ -27,8 +27,10 @@ from biometrics import (
     decode_image,
 )
 from enrollment import QualityPolicy, capture_template
+from gate_service.template_copies import copy_templates
+from gatesim.crypto import TemplateCipher
 from gatesim.db import note_change
-from identity_mock.errors import CitizenNotFound, NationalIdTaken
+from identity_mock.errors import CitizenNotFound, ConsentRequired, NationalIdTaken
 from identity_mock.models import (
     Citizen,
     EnrolmentReview,
@@ -86,6 +88,7 @@ def enrol_face(
     limits: ImageLimits,
     policy: QualityPolicy,
     duplicate_threshold: float,
+    cipher: TemplateCipher,
     source: TemplateSource = TemplateSource.COUNTER_CAPTURE,
 ) -> FaceTemplate | EnrolmentReview:
     """Enrol a face for the citizen, or hold it for review if it is someone else's.
@@ -93,11 +96,17 @@ def enrol_face(
     A refused photo raises and writes nothing. A face within
     `duplicate_threshold` of another citizen's template (the distance at which
     the gates would take one for the other) is not enrolled: it is held in an
-    `EnrolmentReview` for staff.
+    `EnrolmentReview` for staff. The encoding is stored sealed with `cipher`,
+    and a new template is copied to the airports where the citizen is booked.
     """
     citizen = get_citizen(session, citizen_id)
+    if not citizen.biometric_consent:
+        raise ConsentRequired()
     capture = capture_template(image_bytes, encoder, limits=limits, policy=policy)
-    look_alike = _nearest_other_citizen(session, citizen.id, capture.encoding)
+    look_alike = _nearest_other_citizen(
+        session, citizen.id, capture.encoding, cipher=cipher
+    )
+    sealed = cipher.seal(capture.encoding, citizen_id=citizen.id)
 
     now = datetime.now(UTC)
     measures = capture.measures.as_dict()
@@ -106,7 +115,7 @@ def enrol_face(
             citizen_id=citizen.id,
             matching_citizen_id=int(look_alike.subject_id),
             distance=look_alike.distance,
-            encoding_bytes=FaceTemplate.pack(capture.encoding),
+            encoding_bytes=sealed,
             source=source.value,
             quality_measures=measures,
             created_at=now,
@@ -117,7 +126,7 @@ def enrol_face(
 
     template = FaceTemplate(
         citizen_id=citizen.id,
-        encoding_bytes=FaceTemplate.pack(capture.encoding),
+        encoding_bytes=sealed,
         source=source.value,
         quality=round(capture.measures.score, 3),
         face_width_px=capture.face_width_px,
@@ -128,28 +137,37 @@ def enrol_face(
     )
     session.add(template)
     session.flush()
+    copy_templates(session, citizen_id=citizen.id)
     note_change(session)
     return template
 
 
 def _nearest_other_citizen(
-    session: Session, citizen_id: int, encoding: np.ndarray
+    session: Session,
+    citizen_id: int,
+    encoding: np.ndarray,
+    *,
+    cipher: TemplateCipher,
 ) -> Candidate | None:
     """The other citizen whose enrolled face is nearest, eligible or not."""
     others = select(Citizen.id).where(Citizen.id != citizen_id)
-    found = _gallery(session, others, eligible_only=False).search(encoding, k=1)
+    gallery = _gallery(session, others, eligible_only=False, cipher=cipher)
+    found = gallery.search(encoding, k=1)
     return found[0] if found else None
 
 
 def eligible_gallery(
-    session: Session, citizen_ids: Iterable[int] | Select[Any]
+    session: Session,
+    citizen_ids: Iterable[int] | Select[Any],
+    *,
+    cipher: TemplateCipher,
 ) -> Gallery:
     """Templates of the citizens listed (or selected) who may be matched at airports.
 
     `citizen_ids` is a list of ids or a SQL select of them, so that a gate can
     name "everyone booked today" without reading the ids first.
     """
-    return _gallery(session, citizen_ids, eligible_only=True)
+    return _gallery(session, citizen_ids, eligible_only=True, cipher=cipher)
 
 
 def _gallery(
@@ -157,6 +175,7 @@ def _gallery(
     citizen_ids: Iterable[int] | Select[Any],
     *,
     eligible_only: bool,
+    cipher: TemplateCipher,
 ) -> Gallery:
     wanted = citizen_ids if isinstance(citizen_ids, Select) else list(set(citizen_ids))
     if not isinstance(wanted, Select) and not wanted:
@@ -172,9 +191,11 @@ def _gallery(
             Citizen.account_level == 2, Citizen.biometric_consent.is_(True)
         )
     rows = session.execute(query).all()
+    if not rows:
+        return Gallery.empty()
     subject_ids = [str(citizen_id) for citizen_id, _ in rows]
-    encodings = np.frombuffer(b"".join(blob for _, blob in rows), dtype="<f4")
-    return Gallery.build(subject_ids, encodings.reshape(-1, 128))
+    encodings = [cipher.open(blob, citizen_id=citizen_id) for citizen_id, blob in rows]
+    return Gallery.build(subject_ids, np.stack(encodings))
 
 
 def probe_encoding(
@@ -190,11 +211,12 @@ def verify(
     probe: np.ndarray,
     *,
     rule: DecisionRule,
+    cipher: TemplateCipher,
     cohort_ids: Iterable[int] = (),
 ) -> MatchResult:
     """1:1: is the probe this citizen? Other citizens listed serve as the cohort."""
     get_citizen(session, citizen_id)
-    gallery = eligible_gallery(session, [citizen_id, *cohort_ids])
+    gallery = eligible_gallery(session, [citizen_id, *cohort_ids], cipher=cipher)
     return rule.verify(gallery, probe, str(citizen_id))
 
 
@@ -204,9 +226,11 @@ def identify(
     probe: np.ndarray,
     *,
     rule: DecisionRule,
+    cipher: TemplateCipher,
 ) -> MatchResult:
     """1:N: which of the listed citizens is the probe, if any, safely?"""
-    return rule.identify(eligible_gallery(session, citizen_ids), probe)
+    gallery = eligible_gallery(session, citizen_ids, cipher=cipher)
+    return rule.identify(gallery, probe)
 
 
 def with_templates(session: Session, citizen_id: int) -> Citizen:

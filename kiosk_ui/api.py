@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from biometrics import DomainError
 from gate_service.touchpoints import GateRequest, Touchpoint, present
 from gatesim.deps import ImageUpload, RuntimeDep, read_upload
+from gatesim.security import CallerDep, device_for
 from identity_mock.models import Citizen
 from kiosk_ui.boarding_pass import boarding_pass_view
 
@@ -30,10 +31,14 @@ def kiosk_page() -> FileResponse:
 def kiosk_check_in(
     image: ImageUpload,
     runtime: RuntimeDep,
+    caller: CallerDep,
     device_id: Annotated[str, Form(min_length=1, max_length=64)] = "kiosk",
 ) -> dict[str, Any]:
     """Check in by face; answers a boarding pass, a referral, or a retry."""
-    request = GateRequest(Touchpoint.CHECK_IN, device_id, read_upload(image))
+    recorded_device = device_for(caller, Touchpoint.CHECK_IN.value, device_id)
+    request = GateRequest(
+        Touchpoint.CHECK_IN, recorded_device or device_id, read_upload(image)
+    )
     try:
         answer = present(runtime.gate, request)
     except DomainError as error:
