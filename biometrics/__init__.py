@@ -4,9 +4,11 @@
 - `FaceEncoder`: detection and 128-d encoding with face_recognition (dlib).
 - `Gallery`: the vectorised comparison core (euclidean distance, lower is closer).
 - `LiveGallery`: lock-free reads of a gallery that changes (snapshot swap).
+- `time_limit`: a per-request deadline that waits and stages respect.
 - `DecisionRule`: match, no match or ambiguous, with a calibrated threshold and margin.
 """
 
+from biometrics.deadline import TimeLimitExceeded, check_time, time_limit
 from biometrics.decision import DecisionRule, MatchOutcome, MatchResult
 from biometrics.encoder import (
     MODEL_NAME,
@@ -52,5 +54,8 @@ __all__ = [
     "MatchResult",
     "NoFaceFound",
     "SeveralFacesFound",
+    "TimeLimitExceeded",
+    "check_time",
     "decode_image",
+    "time_limit",
 ]

@@ -9,6 +9,8 @@ euclidean distance (lower is closer).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageFile
 
+from biometrics.deadline import TimeLimitExceeded, remaining_s
 from biometrics.errors import NoFaceFound, SeveralFacesFound
 from biometrics.imaging import RGBImage
 
@@ -70,11 +73,12 @@ class FaceEncoder:
     def __init__(self, settings: EncoderSettings | None = None) -> None:
         self.settings = settings or EncoderSettings()
         self._api = _load_face_recognition()
+        self._warm = False
 
     def detect(self, image: RGBImage) -> list[Box]:
         """Return the boxes of all faces, largest first."""
         scale, scanned = _shrink(image, self.settings.detect_side_px)
-        with _DLIB_LOCK:
+        with _models():
             boxes = self._api.face_locations(
                 scanned,
                 number_of_times_to_upsample=self.settings.upsample,
@@ -85,7 +89,7 @@ class FaceEncoder:
 
     def encode(self, image: RGBImage, box: Box) -> Encoding:
         """Return the encoding of the face inside `box`."""
-        with _DLIB_LOCK:
+        with _models():
             encodings = self._api.face_encodings(
                 image, known_face_locations=[box], num_jitters=self.settings.jitters
             )
@@ -93,7 +97,7 @@ class FaceEncoder:
 
     def landmarks(self, image: RGBImage, box: Box) -> dict[str, list[Point]]:
         """The 68 landmarks of the face in `box`, by feature (``left_eye``, ...)."""
-        with _DLIB_LOCK:
+        with _models():
             found = self._api.face_landmarks(image, face_locations=[box], model="large")
         return {
             name: [tuple(point) for point in points]
@@ -103,6 +107,18 @@ class FaceEncoder:
     def encode_all(self, image: RGBImage) -> list[FaceFound]:
         """Return every face in the image with its encoding, largest first."""
         return [FaceFound(box, self.encode(image, box)) for box in self.detect(image)]
+
+    def warm_up(self) -> None:
+        """Run detection, landmarks and encoding once, so the first passenger
+        does not pay for first-use costs (page faults in the models, buffers)."""
+        if self._warm:
+            return
+        blank = np.full((480, 640, 3), 128, dtype=np.uint8)
+        box = (140, 400, 340, 240)
+        self.detect(blank)
+        self.landmarks(blank, box)
+        self.encode(blank, box)
+        self._warm = True
 
     def encode_one(self, image: RGBImage) -> FaceFound:
         """Return the one subject face, or raise `NoFaceFound` / `SeveralFacesFound`.
@@ -116,6 +132,18 @@ class FaceEncoder:
         if len(boxes) > 1 and not _is_dominant(boxes, self.settings):
             raise SeveralFacesFound()
         return FaceFound(boxes[0], self.encode(image, boxes[0]))
+
+
+@contextmanager
+def _models() -> Iterator[None]:
+    """Hold the dlib models, waiting no longer than the request's time left."""
+    wait_s = remaining_s()
+    if not _DLIB_LOCK.acquire(timeout=-1 if wait_s is None else wait_s):
+        raise TimeLimitExceeded()
+    try:
+        yield
+    finally:
+        _DLIB_LOCK.release()
 
 
 def _load_face_recognition() -> Any:

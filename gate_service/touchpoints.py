@@ -27,6 +27,7 @@ from biometrics import (
     ImageLimits,
     MatchOutcome,
     MatchResult,
+    check_time,
     decode_image,
 )
 from gate_service.errors import BookingNotFound, FlightCodeRequired, FlightNotFound
@@ -132,6 +133,7 @@ def present(context: GateContext, request: GateRequest) -> GateAnswer:
     started = time.perf_counter()
     if request.touchpoint is Touchpoint.BOARDING and not request.flight_code:
         raise FlightCodeRequired()
+    check_time()
     try:
         with STAGE_SECONDS.labels("decode").time():
             image = decode_image(request.image_bytes, context.limits)
@@ -153,6 +155,7 @@ def decide(
 ) -> GateAnswer:
     """Decide for an already encoded probe: match, apply the rule, record."""
     started = time.perf_counter() if started is None else started
+    check_time()  # past this point the decision is made, recorded and answered
     with transaction(context.sessions) as session:
         answer = _decide(session, context, request, probe)
         answer = replace(answer, latency_ms=_elapsed_ms(started))

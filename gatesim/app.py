@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from biometrics import DomainError, ImageTooLarge
+from biometrics import DomainError, ImageTooLarge, time_limit
 from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
 from gatesim.admin import router as admin_router
@@ -20,7 +21,7 @@ from gatesim.housekeeping import purge_periodically
 from gatesim.logmask import install_log_mask
 from gatesim.memory import limit_malloc_arenas
 from gatesim.metrics import ERRORS, exposition
-from gatesim.runtime import Runtime, build_runtime
+from gatesim.runtime import Runtime, build_runtime, database_answers, warm_up
 from gatesim.settings import Settings, get_settings
 from identity_mock.api import router as identity_router
 from kiosk_ui.api import router as kiosk_router
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Room for form fields and multipart headers on top of the image itself."""
+
+READINESS_DATABASE_TIMEOUT_S = 2.0
+"""How long the readiness probe waits for the database before saying no."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,7 +50,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_malloc_arenas(settings.malloc_arenas)
         install_log_mask("uvicorn", "uvicorn.error", "uvicorn.access")
+        app.state.ready = False
         app.state.runtime = runtime or build_runtime(settings)
+        await anyio.to_thread.run_sync(warm_up, app.state.runtime)
+        app.state.ready = True
+        logger.info("worker ready")
         purging = asyncio.create_task(purge_periodically(app.state.runtime))
         yield
         purging.cancel()
@@ -68,6 +76,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=limit)
+    app.add_middleware(RequestTimeLimit, seconds=settings.request_time_limit_s)
+    probes = anyio.CapacityLimiter(2)  # never queued behind face work
 
     @app.get("/metrics", tags=["service"], include_in_schema=False)
     def metrics() -> Response:
@@ -76,9 +86,22 @@ def create_app(
         return Response(body, media_type=content_type)
 
     @app.get("/health", tags=["service"])
-    def health() -> dict[str, str]:
-        """Liveness: the process answers."""
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers (on the event loop, even when busy)."""
         return {"status": "ok"}
+
+    @app.get("/ready", tags=["service"])
+    async def ready(request: Request) -> JSONResponse:
+        """Readiness: models warmed up and the database answering (else 503)."""
+        if not getattr(request.app.state, "ready", False):
+            return JSONResponse({"status": "starting"}, 503)
+        with anyio.move_on_after(READINESS_DATABASE_TIMEOUT_S):
+            answers = await anyio.to_thread.run_sync(
+                database_answers, request.app.state.runtime, limiter=probes
+            )
+            if answers:
+                return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "database_unavailable"}, 503)
 
     return app
 
@@ -101,6 +124,59 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
         for item in error.errors()
     )
     return JSONResponse(error_body("invalid_request", problems), 422)
+
+
+class RequestTimeExpired(DomainError):
+    """The request body did not arrive within the request's time limit."""
+
+    code = "request_timeout"
+    status_code = 408
+    default_message = (
+        "The upload took too long. Check the connection and send the photo again."
+    )
+
+
+class RequestTimeLimit:
+    """Gives every request a deadline (`biometrics.time_limit`).
+
+    The body must arrive before it (else 408); stages that have not started by
+    then are refused with 503 ``busy``; a stage under way finishes.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request under its deadline; time the body's arrival."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = anyio.current_time() + self.seconds
+        expired = False
+        replaced = False
+
+        async def timed_receive() -> Message:
+            nonlocal expired
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                return await receive()
+            expired = True
+            raise RequestTimeExpired()
+
+        async def answering_send(message: Message) -> None:
+            # The framework turns a failed body read into its own 400; the
+            # client is owed the reason, so the 408 replaces that answer.
+            nonlocal replaced
+            if not expired:
+                await send(message)
+            elif not replaced:
+                replaced = True
+                error = RequestTimeExpired()
+                body = error_body(error.code, error.message)
+                await JSONResponse(body, error.status_code)(scope, _no_body, send)
+
+        with time_limit(self.seconds):
+            await self.app(scope, timed_receive, answering_send)
 
 
 class BodySizeLimit:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from biometrics import FaceEncoder
+from biometrics import FaceEncoder, matching
 from enrollment import QualityPolicy
-from gate_service.galleries import TodaysGallery
+from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.touchpoints import GateContext
 from gatesim.crypto import TemplateCipher, check_template_key, load_cipher
 from gatesim.db import create_schema, make_engine, session_factory
@@ -53,3 +54,28 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
     )
     quality = settings.quality_policy()
     return Runtime(settings, engine, sessions, encoder, gate, quality, cipher)
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Load and exercise everything the first passenger would otherwise wait for.
+
+    The face models run once on a blank frame, the comparison kernels compile
+    (or load from their disk cache), and today's gallery is built from the
+    database, which also proves the database answers.
+    """
+    runtime.encoder.warm_up()
+    matching.warm_up()
+    gate = runtime.gate
+    with runtime.sessions() as session:
+        day_start = local_day_start(gate.now, gate.zone_offset)
+        gate.galleries.current(session, day_start)
+
+
+def database_answers(runtime: Runtime) -> bool:
+    """Whether the database answers a trivial query right now."""
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
