@@ -33,7 +33,7 @@ from biometrics import (
 from gate_service.errors import BookingNotFound, FlightCodeRequired, FlightNotFound
 from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.models import BoardingPass, Booking, DecisionRecord, Flight
-from gatesim.db import transaction
+from gatesim.db import run_in_transaction, transaction
 from gatesim.metrics import DECISIONS, STAGE_SECONDS
 from identity_mock.models import Citizen
 
@@ -156,12 +156,16 @@ def decide(
     """Decide for an already encoded probe: match, apply the rule, record."""
     started = time.perf_counter() if started is None else started
     check_time()  # past this point the decision is made, recorded and answered
-    with transaction(context.sessions) as session:
+
+    def decide_and_record(session: Session) -> GateAnswer:
         answer = _decide(session, context, request, probe)
         answer = replace(answer, latency_ms=_elapsed_ms(started))
         record = _record(session, request, answer, by_staff=False)
+        return replace(answer, decision_id=record.id)
+
+    answer = run_in_transaction(context.sessions, decide_and_record)
     _log(answer)
-    return replace(answer, decision_id=record.id)
+    return answer
 
 
 def staff_clear(
@@ -172,7 +176,8 @@ def staff_clear(
 ) -> GateAnswer:
     """A staff member clears a referred passenger after checking their documents."""
     started = time.perf_counter()
-    with transaction(context.sessions) as session:
+
+    def clear_and_record(session: Session) -> GateAnswer:
         booking = session.scalar(
             select(Booking).where(Booking.reference == booking_reference)
         )
@@ -186,7 +191,9 @@ def staff_clear(
         answer = replace(answer, latency_ms=_elapsed_ms(started))
         request = GateRequest(touchpoint, device_id, b"")
         record = _record(session, request, answer, by_staff=True)
-    return replace(answer, decision_id=record.id)
+        return replace(answer, decision_id=record.id)
+
+    return run_in_transaction(context.sessions, clear_and_record)
 
 
 def _decide(

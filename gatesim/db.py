@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, Engine, String, create_engine, event, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from biometrics import DomainError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TRANSACTION_ATTEMPTS = 4
+"""How many times work that collides with a concurrent transaction is run."""
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""PostgreSQL: serialization failure, deadlock detected."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -113,6 +126,48 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with sessions() as session, session.begin():
         yield session
+
+
+class ConcurrentChange(DomainError):
+    """The same record kept changing under the request; nothing was saved."""
+
+    code = "concurrent_change"
+    status_code = 409
+    default_message = (
+        "Another touchpoint changed this passenger's record at the same moment. "
+        "Present again."
+    )
+
+
+def run_in_transaction(
+    sessions: sessionmaker[Session], work: Callable[[Session], T]
+) -> T:
+    """Run `work` in a transaction; run it again if a concurrent one collides.
+
+    A collision is a unique constraint that a concurrent transaction filled
+    first (two gates issuing the same seat), a deadlock or serialization
+    failure, or SQLite's lock. The retry reads what the other one committed, so
+    the answer is the one a sequential order gives. `work` must do nothing
+    outside the database.
+    """
+    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            with transaction(sessions) as session:
+                return work(session)
+        except (IntegrityError, OperationalError) as error:
+            if not _is_collision(error):
+                raise
+            logger.info("transaction collided (attempt %d); retrying", attempt)
+    raise ConcurrentChange()
+
+
+def _is_collision(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(
+        error.orig, "pgcode", None
+    )
+    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(error.orig)
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

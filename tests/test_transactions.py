@@ -1,0 +1,82 @@
+"""Transactions that collide with concurrent ones are run again, then refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gatesim.db import (
+    TRANSACTION_ATTEMPTS,
+    ChangeCounter,
+    ConcurrentChange,
+    create_schema,
+    make_engine,
+    run_in_transaction,
+    session_factory,
+)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    """Sessions on a fresh SQLite file with the whole schema."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'tx.db'}")
+    create_schema(engine)
+    return session_factory(engine)
+
+
+def _collision() -> IntegrityError:
+    return IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+
+def test_collided_work_is_run_again_and_only_its_last_run_is_kept(
+    sessions: sessionmaker[Session],
+) -> None:
+    runs: list[int] = []
+
+    def work(session: Session) -> int:
+        runs.append(len(runs))
+        session.add(ChangeCounter(scope=f"run-{len(runs)}", count=1))
+        session.flush()
+        if len(runs) < 3:
+            raise _collision()
+        return len(runs)
+
+    result = run_in_transaction(sessions, work)
+
+    with sessions() as session:
+        kept = session.scalars(select(ChangeCounter.scope)).all()
+    assert result == 3
+    assert kept == ["run-3"]
+
+
+def test_work_that_keeps_colliding_is_refused_as_a_conflict(
+    sessions: sessionmaker[Session],
+) -> None:
+    runs: list[int] = []
+
+    def work(_session: Session) -> None:
+        runs.append(1)
+        raise _collision()
+
+    with pytest.raises(ConcurrentChange) as refused:
+        run_in_transaction(sessions, work)
+
+    assert len(runs) == TRANSACTION_ATTEMPTS
+    assert refused.value.status_code == 409
+
+
+def test_other_database_errors_are_not_retried(sessions: sessionmaker[Session]) -> None:
+    runs: list[int] = []
+
+    def work(_session: Session) -> None:
+        runs.append(1)
+        raise OperationalError("SELECT", {}, Exception("no such table: x"))
+
+    with pytest.raises(OperationalError):
+        run_in_transaction(sessions, work)
+
+    assert len(runs) == 1

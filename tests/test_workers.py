@@ -1,0 +1,204 @@
+"""Several server workers on one store, hammered at the same instant.
+
+Each test starts ``uvicorn --workers 3`` as a separate process tree, as an
+airport runs it, and sends presentations from several gates at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gatesim.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+Photo = Callable[[str], bytes]
+WORKERS = 3
+GATES = 6
+START_TIMEOUT_S = 180.0
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The shared store of the workers: a SQLite file."""
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+@pytest.fixture
+def workers(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """Three uvicorn workers serving the app on one store; their base URL."""
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "GATESIM_DATABASE_URL": database_url,
+        "GATESIM_TEMPLATE_KEY_FILE": str(tmp_path / "template.key"),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "gatesim.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        command, env=environment, stdout=log, stderr=subprocess.STDOUT
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base_url, server, tmp_path / "server.log")
+        yield base_url
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_one_passenger_at_many_gates_at_once_boards_exactly_once(
+    workers: str, photo: Photo
+) -> None:
+    with httpx.Client(base_url=workers, timeout=120) as api:
+        citizen_id = _enrolled_passenger(api, photo("people/p06/1.jpg"))
+        reference = _booked(api, citizen_id)
+    frame = photo("people/p06/2.jpg")
+
+    check_ins = _all_at_once(workers, "check-in", frame, gates=4)
+    security = _all_at_once(workers, "security", frame, gates=1)
+    boardings = _all_at_once(workers, "boarding", frame, gates=GATES)
+
+    assert _codes(check_ins) == Counter({"checked_in": 1, "already_checked_in": 3})
+    assert _codes(security) == Counter({"security_cleared": 1})
+    assert _codes(boardings) == Counter({"boarded": 1, "already_boarded": GATES - 1})
+    with httpx.Client(base_url=workers, timeout=30) as api:
+        booking = api.get(f"/gate/v1/bookings/{reference}").json()
+        records = api.get("/gate/v1/decisions", params={"limit": 1000}).json()
+    assert booking["seat"] is not None
+    assert booking["boarded_at"] is not None
+    recorded = Counter(record["touchpoint"] for record in records)
+    assert recorded == Counter({"check-in": 4, "security": 1, "boarding": GATES})
+
+
+def test_consent_withdrawn_at_one_worker_stops_matching_at_every_worker(
+    workers: str, photo: Photo
+) -> None:
+    with httpx.Client(base_url=workers, timeout=120) as api:
+        citizen_id = _enrolled_passenger(api, photo("people/p06/1.jpg"))
+        _booked(api, citizen_id)
+    frame = photo("people/p06/2.jpg")
+    before = _all_at_once(workers, "check-in", frame, gates=GATES)
+
+    with httpx.Client(base_url=workers, timeout=30) as api:
+        withdrawn = api.post(
+            f"/identity/v1/citizens/{citizen_id}/consent",
+            json={"biometric_consent": False},
+        )
+    after = _all_at_once(workers, "check-in", frame, gates=GATES)
+
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert sum(_codes(before).values()) == GATES
+    assert set(_codes(before)) <= {"checked_in", "already_checked_in"}
+    assert _codes(after) == Counter({"face_not_recognised": GATES})
+
+
+def _all_at_once(
+    base_url: str, touchpoint: str, frame: bytes, *, gates: int
+) -> list[httpx.Response]:
+    """Present the frame at `gates` devices of a touchpoint at the same instant."""
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+    start = threading.Barrier(gates)
+
+    def present(gate: int) -> None:
+        files = {"image": ("frame.jpg", frame, "image/jpeg")}
+        data = {"device_id": f"{touchpoint}-{gate:02d}", "flight_code": "VN213"}
+        with httpx.Client(base_url=base_url, timeout=120) as api:
+            start.wait()
+            answer = api.post(f"/gate/v1/{touchpoint}", files=files, data=data)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=present, args=(g,)) for g in range(gates)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert [answer.status_code for answer in answers] == [200] * gates, [
+        answer.text for answer in answers if answer.status_code != 200
+    ]
+    return answers
+
+
+def _codes(answers: list[httpx.Response]) -> Counter[str]:
+    return Counter(answer.json()["reason_code"] for answer in answers)
+
+
+def _enrolled_passenger(api: httpx.Client, image: bytes) -> int:
+    citizen = {
+        "national_id": "079090001234",
+        "full_name": "Lê Văn Tám",
+        "date_of_birth": "1988-02-14",
+        "account_level": 2,
+        "biometric_consent": True,
+    }
+    registered = api.post("/identity/v1/citizens", json=citizen)
+    assert registered.status_code == 201, registered.text
+    citizen_id = int(registered.json()["id"])
+    files = {"image": ("face.jpg", image, "image/jpeg")}
+    enrolled = api.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
+    assert enrolled.status_code == 201, enrolled.text
+    return citizen_id
+
+
+def _booked(api: httpx.Client, citizen_id: int) -> str:
+    settings = Settings()
+    flight: dict[str, Any] = {
+        "code": "VN213",
+        "origin": settings.airport_code,
+        "destination": "HAN",
+        "departure_at": datetime.now(settings.zone).isoformat(),
+        "gate": "12",
+    }
+    scheduled = api.post("/gate/v1/flights", json=flight)
+    assert scheduled.status_code == 201, scheduled.text
+    booking = {"citizen_id": citizen_id, "flight_id": scheduled.json()["id"]}
+    booked = api.post("/gate/v1/bookings", json=booking)
+    assert booked.status_code == 201, booked.text
+    return str(booked.json()["reference"])
+
+
+def _wait_until_ready(
+    base_url: str, server: subprocess.Popen[bytes], log: Path
+) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server stopped:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"the server was not ready in {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
