@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     GATESIM_DATABASE_URL=sqlite:////data/gatesim.db \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    NUMBA_CACHE_DIR=/app/.numba-cache
 
 RUN pip install --no-cache-dir uv \
     && useradd --create-home --uid 10001 gatesim \
@@ -17,8 +18,11 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
 COPY . .
-RUN uv sync --locked --no-dev
+RUN uv sync --locked --no-dev \
+    && .venv/bin/python -c "from biometrics import matching; matching.warm_up()" \
+    && chown -R gatesim /app/.numba-cache
 
+# The comparison kernels are compiled above, once, so workers start warm.
 USER gatesim
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
