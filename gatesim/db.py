@@ -7,17 +7,37 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, String, create_engine, event, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names, the same on every database, so migrations can name them."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware time stored as UTC; read back aware, in UTC, on every database.
 
     SQLite keeps no offset: without this, 10:00+07:00 and 10:00Z were stored
-    alike. A naive time is refused rather than guessed.
+    alike. PostgreSQL gets a ``timestamp without time zone`` holding UTC, so
+    its session time zone changes nothing. A naive time is refused rather
+    than guessed.
     """
 
     impl = DateTime
@@ -43,7 +63,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Base class of every table of the identity mock and the gate service."""
 
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def all_tables() -> MetaData:
+    """The metadata of every table, with every module that declares one loaded."""
+    import gate_service.models  # noqa: F401  (registers the tables)
+    import identity_mock.models  # noqa: F401
+
+    return Base.metadata
 
 
 class ChangeCounter(Base):
@@ -96,11 +125,10 @@ def make_engine(database_url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    import gate_service.models  # noqa: F401  (registers the tables)
-    import identity_mock.models  # noqa: F401
+    """Create or upgrade the schema to the latest migration (`gatesim.schema`)."""
+    from gatesim.schema import upgrade_to_head
 
-    Base.metadata.create_all(engine)
+    upgrade_to_head(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
