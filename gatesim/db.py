@@ -17,7 +17,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -122,6 +122,11 @@ def make_engine(database_url: str) -> Engine:
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def safe_url(database_url: str) -> str:
+    """The URL to show: its password, if any, masked."""
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def create_schema(engine: Engine) -> None:
