@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     DateTime,
     Engine,
+    Insert,
     MetaData,
     String,
     create_engine,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -93,15 +95,43 @@ GALLERY_SCOPE = "galleries"
 
 
 def note_change(session: Session, scope: str = GALLERY_SCOPE) -> None:
-    """Record, in the caller's transaction, that galleries must be rebuilt."""
+    """Record, in the caller's transaction, that galleries must be rebuilt.
+
+    The counter row is locked until the caller commits. The first change of
+    a scope creates its row; when two processes do so at once, one insert
+    waits for the other and does nothing, and both counts are kept.
+    """
+    if _count_up(session, scope) == 0:
+        session.execute(_insert_if_missing(session, scope))
+        _count_up(session, scope)
+
+
+def _count_up(session: Session, scope: str) -> int:
+    """Add one to the scope's count; answers the rows changed (0 or 1)."""
     changed = session.execute(
         update(ChangeCounter)
         .where(ChangeCounter.scope == scope)
         .values(count=ChangeCounter.count + 1)
     )
-    if getattr(changed, "rowcount", 0) == 0:
-        session.add(ChangeCounter(scope=scope, count=1))
-        session.flush()
+    return int(getattr(changed, "rowcount", 0))
+
+
+def _insert_if_missing(session: Session, scope: str) -> Insert:
+    """An INSERT of the scope's row at 0 that does nothing if it exists."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(ChangeCounter)
+            .on_conflict_do_nothing(index_elements=[ChangeCounter.scope])
+            .values(scope=scope, count=0)
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(ChangeCounter)
+            .on_conflict_do_nothing(index_elements=[ChangeCounter.scope])
+            .values(scope=scope, count=0)
+        )
+    raise NotImplementedError(f"gatesim runs on SQLite and PostgreSQL, not {dialect}")
 
 
 def change_count(session: Session, scope: str = GALLERY_SCOPE) -> int:
