@@ -488,3 +488,13 @@ def test_a_booking_is_committed_before_its_answer_arrives(
             )
 
             assert cleared.status_code == 200, cleared.text
+
+
+@pytest.mark.both_databases
+def test_an_overlong_flight_code_is_refused_before_it_is_recorded(
+    client: TestClient,
+) -> None:
+    response = _present(client, "boarding", b"not an image", flight_code="VN21300000")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
