@@ -163,7 +163,7 @@ def _postgres_bindir() -> str | None:
     if found:
         return found[-1]
     initdb = shutil.which("initdb")
-    return str(Path(initdb).parent) if initdb else None
+    return str(Path(initdb).resolve().parent) if initdb else None
 
 
 def _server_account() -> pwd.struct_passwd | None:
