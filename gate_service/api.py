@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from gate_service import bookings
 from gate_service.errors import DeviceIdRequired
-from gate_service.models import Booking, DecisionRecord, Flight
+from gate_service.models import FLIGHT_CODE_LENGTH, Booking, DecisionRecord, Flight
 from gate_service.schemas import (
     BookingIn,
     BookingOut,
@@ -79,7 +79,7 @@ def present_face(
     runtime: RuntimeDep,
     caller: CallerDep,
     device_id: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
-    flight_code: OptionalForm = None,
+    flight_code: Annotated[str | None, Form(max_length=FLIGHT_CODE_LENGTH)] = None,
     booking_reference: OptionalForm = None,
     national_id: OptionalForm = None,
 ) -> GateDecisionOut:

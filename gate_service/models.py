@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gatesim.db import Base
 
+FLIGHT_CODE_LENGTH = 8
+"""Most characters of a flight code, as stored (PostgreSQL refuses longer)."""
+
 
 class Flight(Base):
     """A departing flight."""
@@ -17,7 +20,7 @@ class Flight(Base):
     __table_args__ = (UniqueConstraint("code", "departure_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(8), index=True)
+    code: Mapped[str] = mapped_column(String(FLIGHT_CODE_LENGTH), index=True)
     origin: Mapped[str] = mapped_column(String(3))
     destination: Mapped[str] = mapped_column(String(3))
     departure_at: Mapped[datetime] = mapped_column(index=True)
@@ -73,7 +76,7 @@ class DecisionRecord(Base):
     decision: Mapped[str] = mapped_column(String(8))
     reason_code: Mapped[str] = mapped_column(String(40))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
-    flight_code: Mapped[str | None] = mapped_column(String(8))
+    flight_code: Mapped[str | None] = mapped_column(String(FLIGHT_CODE_LENGTH))
     distance: Mapped[float | None]
     threshold: Mapped[float | None]
     latency_ms: Mapped[float]

@@ -9,8 +9,9 @@ One run deletes, in one transaction:
 
 Several processes may run it at once: each run first takes the purge row of
 the change counters (a row lock on PostgreSQL, the write lock on SQLite), so
-runs follow one another and a second finds nothing left to delete. A run that
-deleted templates or copies moves the gallery change counter.
+runs follow one another and a second finds nothing left to delete; the very
+first runs create that row without colliding (`gatesim.db.note_change`). A
+run that deleted templates or copies moves the gallery change counter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Delete, delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate_service.models import DecisionRecord, Flight, GateTemplateCopy
@@ -53,19 +53,10 @@ def run_purge(
     sessions: sessionmaker[Session], periods: RetentionPeriods, now: datetime
 ) -> PurgeReport:
     """Purge what is past its retention, in its own transaction."""
-    try:
-        report = _purge_in_transaction(sessions, periods, now)
-    except IntegrityError:  # another process created the purge row first
-        report = _purge_in_transaction(sessions, periods, now)
+    with transaction(sessions) as session:
+        report = purge(session, periods, now)
     _log(report)
     return report
-
-
-def _purge_in_transaction(
-    sessions: sessionmaker[Session], periods: RetentionPeriods, now: datetime
-) -> PurgeReport:
-    with transaction(sessions) as session:
-        return purge(session, periods, now)
 
 
 def purge(session: Session, periods: RetentionPeriods, now: datetime) -> PurgeReport:

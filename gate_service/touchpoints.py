@@ -337,6 +337,8 @@ def _advance(
 def _check_in(
     session: Session, booking: Booking, now: datetime, *, bags_dropped: bool
 ) -> GateAnswer:
+    _take_turn_on_flight(session, booking.flight_id)
+    session.refresh(booking)  # another kiosk may have checked them in meanwhile
     needs_counter = booking.checked_baggage and not bags_dropped
     if needs_counter and booking.boarding_pass is None:
         return _answer(Touchpoint.CHECK_IN, Decision.REFER, "checked_baggage", booking)
@@ -389,6 +391,18 @@ def _board(
     code = "boarded" if _rowcount(boarded) == 1 else "already_boarded"
     decision = Decision.OPEN if code == "boarded" else Decision.DENY
     return _answer(Touchpoint.BOARDING, decision, code, booking)
+
+
+def _take_turn_on_flight(session: Session, flight_id: int) -> None:
+    """Hold the flight's row until commit, so its check-ins take turns.
+
+    Without it, two kiosks could give one seat twice, or one passenger two
+    boarding passes. An UPDATE that changes nothing: a row lock on PostgreSQL,
+    the write lock on SQLite (which has no SELECT ... FOR UPDATE).
+    """
+    session.execute(
+        update(Flight).where(Flight.id == flight_id).values(gate=Flight.gate)
+    )
 
 
 def _next_seat(session: Session, flight_id: int) -> str:

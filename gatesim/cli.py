@@ -1,4 +1,4 @@
-"""The ``gatesim`` command line: ``serve`` and ``demo``."""
+"""The ``gatesim`` command line: ``serve``, ``demo``, ``migrate`` and the rest."""
 
 from __future__ import annotations
 
@@ -115,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     seal.set_defaults(handler=_seal)
 
+    migrate = commands.add_parser(
+        "migrate", help="create or upgrade the database schema to the latest revision"
+    )
+    migrate.set_defaults(handler=_migrate)
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -175,6 +180,7 @@ def _bench(arguments: argparse.Namespace) -> int:
 
 def _enroll(arguments: argparse.Namespace) -> int:
     from gatesim.bulk import enrol_folder, print_summary
+    from gatesim.db import safe_url
     from gatesim.runtime import build_runtime
     from gatesim.settings import get_settings
 
@@ -183,7 +189,7 @@ def _enroll(arguments: argparse.Namespace) -> int:
         return 2
     settings = get_settings()
     runtime = build_runtime(settings)
-    print(f"Enrolling into {settings.database_url}")
+    print(f"Enrolling into {safe_url(settings.database_url)}")
     try:
         summary = enrol_folder(arguments.photos, runtime, max_photos=arguments.max)
     finally:
@@ -374,6 +380,25 @@ def _seal(_arguments: argparse.Namespace) -> int:
         f"sealed: {sealed.templates} templates, {sealed.reviews} held enrolments; "
         f"copied: {sealed.gate_copies} gate template copies"
     )
+    return 0
+
+
+def _migrate(_arguments: argparse.Namespace) -> int:
+    from gatesim.db import create_schema, make_engine, safe_url
+    from gatesim.schema import SchemaMismatch, current_revision
+    from gatesim.settings import get_settings
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        create_schema(engine)
+        revision = current_revision(engine)
+    except SchemaMismatch as error:
+        print(f"gatesim: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"{safe_url(settings.database_url)}: schema at revision {revision}")
     return 0
 
 

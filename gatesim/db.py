@@ -8,8 +8,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, Engine, String, create_engine, event, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Insert,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -25,12 +36,23 @@ TRANSACTION_ATTEMPTS = 4
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 """PostgreSQL: serialization failure, deadlock detected."""
 
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names, the same on every database, so migrations can name them."""
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware time stored as UTC; read back aware, in UTC, on every database.
 
     SQLite keeps no offset: without this, 10:00+07:00 and 10:00Z were stored
-    alike. A naive time is refused rather than guessed.
+    alike. PostgreSQL gets a ``timestamp without time zone`` holding UTC, so
+    its session time zone changes nothing. A naive time is refused rather
+    than guessed.
     """
 
     impl = DateTime
@@ -56,7 +78,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Base class of every table of the identity mock and the gate service."""
 
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def all_tables() -> MetaData:
+    """The metadata of every table, with every module that declares one loaded."""
+    import gate_service.models  # noqa: F401  (registers the tables)
+    import identity_mock.models  # noqa: F401
+
+    return Base.metadata
 
 
 class ChangeCounter(Base):
@@ -77,15 +108,43 @@ GALLERY_SCOPE = "galleries"
 
 
 def note_change(session: Session, scope: str = GALLERY_SCOPE) -> None:
-    """Record, in the caller's transaction, that galleries must be rebuilt."""
+    """Record, in the caller's transaction, that galleries must be rebuilt.
+
+    The counter row is locked until the caller commits. The first change of
+    a scope creates its row; when two processes do so at once, one insert
+    waits for the other and does nothing, and both counts are kept.
+    """
+    if _count_up(session, scope) == 0:
+        session.execute(_insert_if_missing(session, scope))
+        _count_up(session, scope)
+
+
+def _count_up(session: Session, scope: str) -> int:
+    """Add one to the scope's count; answers the rows changed (0 or 1)."""
     changed = session.execute(
         update(ChangeCounter)
         .where(ChangeCounter.scope == scope)
         .values(count=ChangeCounter.count + 1)
     )
-    if getattr(changed, "rowcount", 0) == 0:
-        session.add(ChangeCounter(scope=scope, count=1))
-        session.flush()
+    return int(getattr(changed, "rowcount", 0))
+
+
+def _insert_if_missing(session: Session, scope: str) -> Insert:
+    """An INSERT of the scope's row at 0 that does nothing if it exists."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(ChangeCounter)
+            .on_conflict_do_nothing(index_elements=[ChangeCounter.scope])
+            .values(scope=scope, count=0)
+        )
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(ChangeCounter)
+            .on_conflict_do_nothing(index_elements=[ChangeCounter.scope])
+            .values(scope=scope, count=0)
+        )
+    raise NotImplementedError(f"gatesim runs on SQLite and PostgreSQL, not {dialect}")
 
 
 def change_count(session: Session, scope: str = GALLERY_SCOPE) -> int:
@@ -108,12 +167,16 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    import gate_service.models  # noqa: F401  (registers the tables)
-    import identity_mock.models  # noqa: F401
+def safe_url(database_url: str) -> str:
+    """The URL to show: its password, if any, masked."""
+    return make_url(database_url).render_as_string(hide_password=True)
 
-    Base.metadata.create_all(engine)
+
+def create_schema(engine: Engine) -> None:
+    """Create or upgrade the schema to the latest migration (`gatesim.schema`)."""
+    from gatesim.schema import upgrade_to_head
+
+    upgrade_to_head(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -23,7 +23,7 @@ class Citizen(Base):
     """A person known to the identity service."""
 
     __tablename__ = "citizens"
-    __table_args__ = (CheckConstraint("account_level IN (1, 2)"),)
+    __table_args__ = (CheckConstraint("account_level IN (1, 2)", name="account_level"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     national_id: Mapped[str] = mapped_column(String(12), unique=True)

@@ -86,6 +86,7 @@ def airport(client: TestClient, settings: Settings, photo: Photo) -> dict[str, A
     return {"flights": flights, "people": people}
 
 
+@pytest.mark.both_databases
 def test_enrolled_passenger_checks_in_clears_security_and_boards_once(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -110,6 +111,7 @@ def test_enrolled_passenger_checks_in_clears_security_and_boards_once(
     assert twice["reason_code"] == "already_boarded"
 
 
+@pytest.mark.both_databases
 def test_passenger_at_another_flights_gate_is_denied_and_told_their_gate(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -146,6 +148,7 @@ def test_boarding_denies_a_passenger_who_skipped_security(
     assert answer["reason_code"] == "security_not_cleared"
 
 
+@pytest.mark.both_databases
 def test_checked_baggage_is_referred_to_the_counter_then_staff_clear_it(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -191,6 +194,7 @@ def test_level_one_account_is_not_matched_at_the_airport(
     assert answer["decision"] == "refer"
 
 
+@pytest.mark.both_databases
 def test_claim_by_booking_reference_is_checked_one_to_one(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -277,6 +281,7 @@ def test_refused_enrolment_leaves_no_template(client: TestClient, photo: Photo) 
     assert citizen["template_count"] == 0
 
 
+@pytest.mark.both_databases
 def test_identity_mock_verifies_and_identifies(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -297,6 +302,7 @@ def test_identity_mock_verifies_and_identifies(
     assert identified["citizen_id"] == people["p09"]
 
 
+@pytest.mark.both_databases
 def test_every_decision_is_recorded_without_image(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
@@ -327,6 +333,7 @@ def test_openapi_schema_lists_the_touchpoint_route(client: TestClient) -> None:
     assert "/identity/v1/citizens/{citizen_id}/faces" in schema["paths"]
 
 
+@pytest.mark.both_databases
 def test_booking_the_same_flight_twice_is_a_conflict(
     client: TestClient, settings: Settings
 ) -> None:
@@ -347,6 +354,7 @@ def test_booking_the_same_flight_twice_is_a_conflict(
     assert unknown.json()["error"]["code"] == "flight_not_found"
 
 
+@pytest.mark.both_databases
 def test_same_flight_code_twice_on_one_local_day_is_a_conflict(
     client: TestClient, settings: Settings
 ) -> None:
@@ -367,6 +375,7 @@ def test_same_flight_code_twice_on_one_local_day_is_a_conflict(
     assert response.json()["error"]["code"] == "flight_exists"
 
 
+@pytest.mark.both_databases
 def test_departure_time_keeps_its_offset_and_a_naive_time_is_refused(
     client: TestClient, settings: Settings
 ) -> None:
@@ -393,6 +402,7 @@ def test_departure_time_keeps_its_offset_and_a_naive_time_is_refused(
     assert naive.status_code == 422
 
 
+@pytest.mark.both_databases
 def test_flight_given_in_utc_is_boarded_on_the_airports_local_day(
     client: TestClient, settings: Settings, photo: Photo
 ) -> None:
@@ -426,6 +436,7 @@ def test_boarding_without_flight_code_is_refused_before_any_face_work(
     assert response.json()["error"]["code"] == "flight_code_required"
 
 
+@pytest.mark.both_databases
 def test_gallery_sees_an_enrolment_made_after_earlier_decisions(
     client: TestClient, settings: Settings, photo: Photo
 ) -> None:
@@ -473,6 +484,7 @@ def test_metrics_count_decisions_and_errors(
     assert "gatesim_gallery_templates" in metrics
 
 
+@pytest.mark.both_databases
 def test_a_booking_is_committed_before_its_answer_arrives(
     live_server: str, settings: Settings
 ) -> None:
@@ -488,3 +500,13 @@ def test_a_booking_is_committed_before_its_answer_arrives(
             )
 
             assert cleared.status_code == 200, cleared.text
+
+
+@pytest.mark.both_databases
+def test_an_overlong_flight_code_is_refused_before_it_is_recorded(
+    client: TestClient,
+) -> None:
+    response = _present(client, "boarding", b"not an image", flight_code="VN21300000")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,11 @@ ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 @pytest.fixture
-def locked(tmp_path: Path, encoder: FaceEncoder) -> Iterator[TestClient]:
+def locked(settings: Settings, encoder: FaceEncoder) -> Iterator[TestClient]:
     """The application with API keys required, on a fresh database."""
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'locked.db'}",
+        database_url=settings.database_url,
+        template_key_file=settings.template_key_file,
         require_api_keys=True,
         admin_api_key=ADMIN_KEY,
     )
@@ -80,6 +80,7 @@ def _present(client: TestClient, touchpoint: str, image: bytes, key: str) -> Any
     )
 
 
+@pytest.mark.both_databases
 def test_a_device_key_works_only_at_its_own_touchpoints(
     locked: TestClient, photo: Photo
 ) -> None:
@@ -132,6 +133,7 @@ def test_the_kiosk_page_checks_in_with_a_kiosk_key(
     assert with_kiosk.json()["boarding_pass"]["seat"] == "1A"
 
 
+@pytest.mark.both_databases
 def test_no_key_an_unknown_key_and_a_revoked_key_are_refused(
     locked: TestClient, photo: Photo
 ) -> None:

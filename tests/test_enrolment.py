@@ -125,6 +125,7 @@ def _enrol(
     return response.status_code, response.json()
 
 
+@pytest.mark.both_databases
 def test_enrolment_stores_the_quality_measures(
     client: TestClient, photo: Photo
 ) -> None:
@@ -161,6 +162,7 @@ def test_a_poor_photo_is_refused_through_the_api_and_leaves_nothing(
     assert citizen["template_count"] == 0
 
 
+@pytest.mark.both_databases
 def test_a_face_enrolled_under_another_citizen_is_held_for_review(
     client: TestClient, photo: Photo
 ) -> None:
@@ -187,8 +189,9 @@ def test_the_same_citizen_may_enrol_a_second_photo(
     assert status == 201
 
 
+@pytest.mark.both_databases
 def test_bulk_enrolment_resumes_after_an_interruption(
-    faces: Path, tmp_path: Path, encoder: FaceEncoder
+    faces: Path, tmp_path: Path, settings: Settings, encoder: FaceEncoder
 ) -> None:
     folder = tmp_path / "photos"
     for person, names in {"p06": ["1.jpg", "2.jpg"], "p09": ["1.jpg"]}.items():
@@ -196,7 +199,6 @@ def test_bulk_enrolment_resumes_after_an_interruption(
         for name in names:
             (folder / person / name).symlink_to(faces / "people" / person / name)
     (folder / "p09" / "notes.jpg").write_text("not a photo")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'bulk.db'}")
     runtime = build_runtime(settings, encoder)
 
     first = enrol_folder(folder, runtime, max_photos=2, echo=False)

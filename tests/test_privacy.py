@@ -83,6 +83,7 @@ def _count(runtime: Runtime, model: Any, *conditions: Any) -> int:
         return int(session.scalar(query) or 0)
 
 
+@pytest.mark.both_databases
 def test_no_image_or_encoding_is_stored_outside_the_sealed_templates(
     client: TestClient, photo: Photo
 ) -> None:
@@ -174,6 +175,7 @@ def test_unsafe_settings_are_refused(fields: dict[str, Any], problem: str) -> No
         Settings(**fields)
 
 
+@pytest.mark.both_databases
 def test_withdrawn_consent_leaves_every_worker_gallery_at_once(
     client: TestClient, photo: Photo, settings: Settings, encoder: FaceEncoder
 ) -> None:
@@ -221,6 +223,7 @@ def test_deleting_faces_removes_copies_and_enrolment_needs_consent(
     assert refused.json()["error"]["code"] == "consent_required"
 
 
+@pytest.mark.both_databases
 def test_purge_removes_departed_copies_and_expired_records(
     client: TestClient, photo: Photo, settings: Settings
 ) -> None:
@@ -242,6 +245,7 @@ def test_purge_removes_departed_copies_and_expired_records(
     assert _count(runtime, FaceTemplate) == 1
 
 
+@pytest.mark.both_databases
 def test_purge_by_command_and_by_several_processes_at_once(
     client: TestClient,
     photo: Photo,

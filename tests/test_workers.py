@@ -1,7 +1,8 @@
 """Several server workers on one store, hammered at the same instant.
 
 Each test starts ``uvicorn --workers 3`` as a separate process tree, as an
-airport runs it, and sends presentations from several gates at once.
+airport runs it, on SQLite and on PostgreSQL (see `database_url`), and sends
+presentations from several gates at once.
 """
 
 from __future__ import annotations
@@ -24,18 +25,12 @@ import pytest
 
 from gatesim.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
 Photo = Callable[[str], bytes]
 WORKERS = 3
 GATES = 6
 START_TIMEOUT_S = 180.0
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """The shared store of the workers: a SQLite file."""
-    return f"sqlite:///{tmp_path / 'shared.db'}"
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The schema's Alembic migrations; `gatesim.schema` runs them."""

@@ -1,0 +1,89 @@
+"""The database layer on SQLite and PostgreSQL: change counters and times."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gate_service.models import Flight
+from gatesim.db import (
+    change_count,
+    create_schema,
+    make_engine,
+    note_change,
+    session_factory,
+    transaction,
+)
+
+pytestmark = pytest.mark.both_databases
+
+WORKERS = 6
+SAIGON = timezone(timedelta(hours=7))
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the fresh database, migrated."""
+    engine = make_engine(database_url)
+    create_schema(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def test_first_changes_of_a_scope_made_at_once_are_all_counted(
+    sessions: sessionmaker[Session],
+) -> None:
+    start = threading.Barrier(WORKERS)
+    failures: list[BaseException] = []
+
+    def change() -> None:
+        start.wait()
+        try:
+            with transaction(sessions) as session:
+                note_change(session, "test")
+        except Exception as error:  # reported by the assertion below
+            failures.append(error)
+
+    workers = [threading.Thread(target=change) for _ in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert failures == []
+    with sessions() as session:
+        assert change_count(session, "test") == WORKERS
+
+
+def test_a_time_is_read_back_as_the_same_instant_in_utc(
+    sessions: sessionmaker[Session],
+) -> None:
+    departure = datetime(2026, 12, 3, 9, 30, tzinfo=SAIGON)
+    with transaction(sessions) as session:
+        session.add(
+            Flight(
+                code="VN213",
+                origin="SGN",
+                destination="HAN",
+                departure_at=departure,
+                gate="12",
+            )
+        )
+
+    with sessions() as session:
+        stored = session.scalars(select(Flight.departure_at)).one()
+        same_day = session.scalars(
+            select(Flight.code).where(
+                Flight.departure_at >= datetime(2026, 12, 3, tzinfo=SAIGON),
+                Flight.departure_at < datetime(2026, 12, 4, tzinfo=SAIGON),
+            )
+        ).all()
+
+    assert stored == departure
+    assert stored.tzinfo is UTC
+    assert same_day == ["VN213"]
