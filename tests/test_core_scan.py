@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import numpy.typing as npt
@@ -120,6 +121,7 @@ def test_live_gallery_reads_stay_consistent_while_it_changes() -> None:
         live.add("newcomer", newcomer)
         live.remove("newcomer")
     live.add("newcomer", newcomer)
+    _wait_for_reads(seen, len(seen) + 2 * len(readers))  # some began after the add
     stop.set()
     for reader in readers:
         reader.join()
@@ -128,6 +130,14 @@ def test_live_gallery_reads_stay_consistent_while_it_changes() -> None:
     assert "newcomer" in seen
     assert live.snapshot.search(newcomer, k=1)[0].subject_id == "newcomer"
     assert len(live.snapshot) == 301
+
+
+def _wait_for_reads(seen: list[str], count: int, timeout_s: float = 30.0) -> None:
+    """Wait until `seen` holds `count` reads (each reader has at most one
+    read under way, so twice the readers guarantees fresh reads)."""
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < count and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def test_removing_a_subject_leaves_the_others_searchable() -> None:
