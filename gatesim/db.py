@@ -202,6 +202,17 @@ class ConcurrentChange(DomainError):
     )
 
 
+class RecordConflict(DomainError):
+    """A concurrent request created or changed the same record first."""
+
+    code = "conflict"
+    status_code = 409
+    default_message = (
+        "Another request created or changed the same record at the same moment. "
+        "Read it, or try again."
+    )
+
+
 def run_in_transaction(
     sessions: sessionmaker[Session], work: Callable[[Session], T]
 ) -> T:

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, File, Request, UploadFile
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gatesim.db import RecordConflict
 from gatesim.runtime import Runtime
 
 
@@ -21,9 +23,17 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A session in a transaction: committed after the route, rolled back on error."""
-    with runtime.sessions() as session, session.begin():
-        yield session
+    """A session in a transaction: committed after the route, rolled back on error.
+
+    A route checks for a duplicate before it inserts; when a concurrent request
+    inserts the same record in between, the database's unique constraint
+    refuses the second, and it is answered 409 rather than 500.
+    """
+    try:
+        with runtime.sessions() as session, session.begin():
+            yield session
+    except IntegrityError as error:
+        raise RecordConflict() from error
 
 
 # scope="function": the commit happens before the answer is sent, so a client

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -18,6 +20,8 @@ from gatesim.db import (
     run_in_transaction,
     session_factory,
 )
+
+CLIENTS = 8
 
 
 @pytest.fixture
@@ -80,3 +84,30 @@ def test_other_database_errors_are_not_retried(sessions: sessionmaker[Session]) 
         run_in_transaction(sessions, work)
 
     assert len(runs) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases
+def test_registering_one_citizen_from_many_clients_at_once_makes_one(
+    live_server: str,
+) -> None:
+    citizen = {
+        "national_id": "079090007777",
+        "full_name": "Phạm Thị Hoa",
+        "date_of_birth": "1992-06-01",
+    }
+    start = threading.Barrier(CLIENTS)
+    statuses: list[int] = []
+
+    def register() -> None:
+        with httpx.Client(base_url=live_server, timeout=60) as api:
+            start.wait()
+            statuses.append(api.post("/identity/v1/citizens", json=citizen).status_code)
+
+    threads = [threading.Thread(target=register) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert sorted(statuses) == [201] + [409] * (CLIENTS - 1)
