@@ -11,77 +11,27 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatesim.settings import Settings
+from tests.journey import book, enrol, present, register, schedule_flight
 
 pytestmark = pytest.mark.slow
 
 Photo = Callable[[str], bytes]
 
 
-def _register(client: httpx.Client, national_id: str, *, account_level: int = 2) -> int:
-    body = {
-        "national_id": national_id,
-        "full_name": "Nguyễn Thị Ánh",
-        "date_of_birth": "1990-04-30",
-        "account_level": account_level,
-        "biometric_consent": True,
-    }
-    response = client.post("/identity/v1/citizens", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _enrol(client: TestClient, citizen_id: int, image: bytes) -> Any:
-    files = {"image": ("face.jpg", image, "image/jpeg")}
-    return client.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
-
-
-def _flight(client: httpx.Client, settings: Settings, code: str, gate: str) -> int:
-    body = {
-        "code": code,
-        "origin": settings.airport_code,
-        "destination": "HAN",
-        "departure_at": datetime.now(settings.zone).isoformat(),
-        "gate": gate,
-    }
-    response = client.post("/gate/v1/flights", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _book(
-    client: httpx.Client, citizen_id: int, flight_id: int, *, bags: bool = False
-) -> str:
-    body = {"citizen_id": citizen_id, "flight_id": flight_id, "checked_baggage": bags}
-    response = client.post("/gate/v1/bookings", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["reference"])
-
-
-def _present(
-    client: TestClient,
-    touchpoint: str,
-    image: bytes,
-    **fields: str,
-) -> Any:
-    files = {"image": ("frame.jpg", image, "image/jpeg")}
-    data = {"device_id": f"{touchpoint}-07", **fields}
-    return client.post(f"/gate/v1/{touchpoint}", files=files, data=data)
-
-
 @pytest.fixture
 def airport(client: TestClient, settings: Settings, photo: Photo) -> dict[str, Any]:
     """Two flights today; p06 and p09 enrolled and booked, p03 with bags."""
     flights = {
-        "VN213": _flight(client, settings, "VN213", "12"),
-        "VJ135": _flight(client, settings, "VJ135", "14"),
+        "VN213": schedule_flight(client, settings, "VN213", "12"),
+        "VJ135": schedule_flight(client, settings, "VJ135", "14"),
     }
     people = {}
     cast = [("p06", "VN213", False), ("p09", "VJ135", False), ("p03", "VN213", True)]
     for number, (person, code, bags) in enumerate(cast):
-        citizen_id = _register(client, f"07909000000{number}")
-        enrolled = _enrol(client, citizen_id, photo(f"people/{person}/1.jpg"))
+        citizen_id = register(client, f"07909000000{number}")
+        enrolled = enrol(client, citizen_id, photo(f"people/{person}/1.jpg"))
         assert enrolled.status_code == 201, enrolled.text
-        _book(client, citizen_id, flights[code], bags=bags)
+        book(client, citizen_id, flights[code], bags=bags)
         people[person] = citizen_id
     return {"flights": flights, "people": people}
 
@@ -92,11 +42,11 @@ def test_enrolled_passenger_checks_in_clears_security_and_boards_once(
 ) -> None:
     face = photo("people/p06/2.jpg")
 
-    checked_in = _present(client, "check-in", face).json()
-    again = _present(client, "check-in", face).json()
-    security = _present(client, "security", face).json()
-    boarded = _present(client, "boarding", face, flight_code="VN213").json()
-    twice = _present(client, "boarding", face, flight_code="VN213").json()
+    checked_in = present(client, "check-in", face).json()
+    again = present(client, "check-in", face).json()
+    security = present(client, "security", face).json()
+    boarded = present(client, "boarding", face, flight_code="VN213").json()
+    twice = present(client, "boarding", face, flight_code="VN213").json()
 
     assert checked_in["decision"] == "open"
     assert checked_in["passenger_id"] == airport["people"]["p06"]
@@ -116,10 +66,10 @@ def test_passenger_at_another_flights_gate_is_denied_and_told_their_gate(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
     face = photo("people/p06/2.jpg")
-    _present(client, "check-in", face)
-    _present(client, "security", face)
+    present(client, "check-in", face)
+    present(client, "security", face)
 
-    answer = _present(client, "boarding", face, flight_code="VJ135").json()
+    answer = present(client, "boarding", face, flight_code="VJ135").json()
 
     assert answer["decision"] == "deny"
     assert answer["reason_code"] == "wrong_flight"
@@ -130,7 +80,7 @@ def test_passenger_at_another_flights_gate_is_denied_and_told_their_gate(
 def test_security_denies_a_passenger_not_checked_in(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
-    answer = _present(client, "security", photo("people/p09/3.jpg")).json()
+    answer = present(client, "security", photo("people/p09/3.jpg")).json()
 
     assert answer["decision"] == "deny"
     assert answer["reason_code"] == "not_checked_in"
@@ -140,9 +90,9 @@ def test_boarding_denies_a_passenger_who_skipped_security(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
     face = photo("people/p09/3.jpg")
-    _present(client, "check-in", face)
+    present(client, "check-in", face)
 
-    answer = _present(client, "boarding", face, flight_code="VJ135").json()
+    answer = present(client, "boarding", face, flight_code="VJ135").json()
 
     assert answer["decision"] == "deny"
     assert answer["reason_code"] == "security_not_cleared"
@@ -154,7 +104,7 @@ def test_checked_baggage_is_referred_to_the_counter_then_staff_clear_it(
 ) -> None:
     face = photo("people/p03/3.jpg")
 
-    referred = _present(client, "check-in", face).json()
+    referred = present(client, "check-in", face).json()
     cleared = client.post(
         "/gate/v1/check-in/staff-clear",
         json={
@@ -174,7 +124,7 @@ def test_unenrolled_face_is_referred_never_accepted(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
     for touchpoint in ("check-in", "security"):
-        answer = _present(client, touchpoint, photo("people/p26/1.jpg")).json()
+        answer = present(client, touchpoint, photo("people/p26/1.jpg")).json()
 
         assert answer["decision"] == "refer"
         assert answer["reason_code"] == "face_not_recognised"
@@ -184,12 +134,12 @@ def test_unenrolled_face_is_referred_never_accepted(
 def test_level_one_account_is_not_matched_at_the_airport(
     client: TestClient, settings: Settings, photo: Photo
 ) -> None:
-    flight_id = _flight(client, settings, "VN213", "12")
-    citizen_id = _register(client, "079090000009", account_level=1)
-    _enrol(client, citizen_id, photo("people/p17/1.png"))
-    _book(client, citizen_id, flight_id)
+    flight_id = schedule_flight(client, settings, "VN213", "12")
+    citizen_id = register(client, "079090000009", account_level=1)
+    enrol(client, citizen_id, photo("people/p17/1.png"))
+    book(client, citizen_id, flight_id)
 
-    answer = _present(client, "check-in", photo("people/p17/2.png")).json()
+    answer = present(client, "check-in", photo("people/p17/2.png")).json()
 
     assert answer["decision"] == "refer"
 
@@ -198,14 +148,14 @@ def test_level_one_account_is_not_matched_at_the_airport(
 def test_claim_by_booking_reference_is_checked_one_to_one(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
-    reference = _present(client, "check-in", photo("people/p06/2.jpg")).json()[
+    reference = present(client, "check-in", photo("people/p06/2.jpg")).json()[
         "booking_reference"
     ]
 
-    own = _present(
+    own = present(
         client, "security", photo("people/p06/2.jpg"), booking_reference=reference
     ).json()
-    other = _present(
+    other = present(
         client, "security", photo("people/p09/3.jpg"), booking_reference=reference
     ).json()
 
@@ -228,7 +178,7 @@ def test_gate_answers_a_bad_face_image_with_its_own_code(
     status: int,
     code: str,
 ) -> None:
-    response = _present(client, "check-in", photo(image_path))
+    response = present(client, "check-in", photo(image_path))
 
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
@@ -246,7 +196,7 @@ def test_gate_answers_a_bad_face_image_with_its_own_code(
 def test_gate_answers_a_non_image_with_its_own_code(
     client: TestClient, payload: bytes, status: int, code: str
 ) -> None:
-    response = _present(client, "security", payload)
+    response = present(client, "security", payload)
 
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
@@ -264,16 +214,16 @@ def test_unknown_flight_at_boarding_is_not_found(
 ) -> None:
     face = photo("people/p06/2.jpg")
 
-    response = _present(client, "boarding", face, flight_code="ZZ999")
+    response = present(client, "boarding", face, flight_code="ZZ999")
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "flight_not_found"
 
 
 def test_refused_enrolment_leaves_no_template(client: TestClient, photo: Photo) -> None:
-    citizen_id = _register(client, "079090000042")
+    citizen_id = register(client, "079090000042")
 
-    refused = _enrol(client, citizen_id, photo("scenes/two_people.jpg"))
+    refused = enrol(client, citizen_id, photo("scenes/two_people.jpg"))
     citizen = client.get(f"/identity/v1/citizens/{citizen_id}").json()
 
     assert refused.status_code == 422
@@ -306,8 +256,8 @@ def test_identity_mock_verifies_and_identifies(
 def test_every_decision_is_recorded_without_image(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
-    _present(client, "check-in", photo("people/p06/2.jpg"))
-    _present(client, "check-in", photo("scenes/no_face_white.png"))
+    present(client, "check-in", photo("people/p06/2.jpg"))
+    present(client, "check-in", photo("scenes/no_face_white.png"))
 
     records = client.get("/gate/v1/decisions").json()
 
@@ -320,7 +270,7 @@ def test_body_over_the_limit_is_refused_before_reading(
 ) -> None:
     oversized = b"\xff" * (26 * 1024 * 1024)
 
-    response = _present(client, "check-in", oversized)
+    response = present(client, "check-in", oversized)
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "image_too_large"
@@ -337,9 +287,9 @@ def test_openapi_schema_lists_the_touchpoint_route(client: TestClient) -> None:
 def test_booking_the_same_flight_twice_is_a_conflict(
     client: TestClient, settings: Settings
 ) -> None:
-    flight_id = _flight(client, settings, "VN213", "12")
-    citizen_id = _register(client, "079090000010")
-    _book(client, citizen_id, flight_id)
+    flight_id = schedule_flight(client, settings, "VN213", "12")
+    citizen_id = register(client, "079090000010")
+    book(client, citizen_id, flight_id)
 
     again = client.post(
         "/gate/v1/bookings", json={"citizen_id": citizen_id, "flight_id": flight_id}
@@ -358,7 +308,7 @@ def test_booking_the_same_flight_twice_is_a_conflict(
 def test_same_flight_code_twice_on_one_local_day_is_a_conflict(
     client: TestClient, settings: Settings
 ) -> None:
-    _flight(client, settings, "VN213", "12")
+    schedule_flight(client, settings, "VN213", "12")
 
     response = client.post(
         "/gate/v1/flights",
@@ -417,11 +367,11 @@ def test_flight_given_in_utc_is_boarded_on_the_airports_local_day(
             "gate": "9",
         },
     )
-    citizen_id = _register(client, "079090000011")
-    _enrol(client, citizen_id, photo("people/p06/1.jpg"))
-    _book(client, citizen_id, int(response.json()["id"]))
+    citizen_id = register(client, "079090000011")
+    enrol(client, citizen_id, photo("people/p06/1.jpg"))
+    book(client, citizen_id, int(response.json()["id"]))
 
-    answer = _present(client, "check-in", photo("people/p06/2.jpg")).json()
+    answer = present(client, "check-in", photo("people/p06/2.jpg")).json()
 
     assert answer["decision"] == "open"
     assert answer["flight_code"] == "VN999"
@@ -430,7 +380,7 @@ def test_flight_given_in_utc_is_boarded_on_the_airports_local_day(
 def test_boarding_without_flight_code_is_refused_before_any_face_work(
     client: TestClient, photo: Photo
 ) -> None:
-    response = _present(client, "boarding", photo("people/p06/2.jpg"))
+    response = present(client, "boarding", photo("people/p06/2.jpg"))
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "flight_code_required"
@@ -440,14 +390,14 @@ def test_boarding_without_flight_code_is_refused_before_any_face_work(
 def test_gallery_sees_an_enrolment_made_after_earlier_decisions(
     client: TestClient, settings: Settings, photo: Photo
 ) -> None:
-    flight_id = _flight(client, settings, "VN213", "12")
-    citizen_id = _register(client, "079090000012")
-    _book(client, citizen_id, flight_id)
+    flight_id = schedule_flight(client, settings, "VN213", "12")
+    citizen_id = register(client, "079090000012")
+    book(client, citizen_id, flight_id)
     face = photo("people/p06/2.jpg")
 
-    before = _present(client, "check-in", face).json()
-    _enrol(client, citizen_id, photo("people/p06/1.jpg"))
-    after = _present(client, "check-in", face).json()
+    before = present(client, "check-in", face).json()
+    enrol(client, citizen_id, photo("people/p06/1.jpg"))
+    after = present(client, "check-in", face).json()
 
     assert before["decision"] == "refer"
     assert after["decision"] == "open"
@@ -457,7 +407,7 @@ def test_gallery_sees_an_enrolment_made_after_earlier_decisions(
 def test_staff_clear_that_is_refused_keeps_its_own_reason(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
-    reference = _present(client, "check-in", photo("people/p06/2.jpg")).json()[
+    reference = present(client, "check-in", photo("people/p06/2.jpg")).json()[
         "booking_reference"
     ]
 
@@ -473,8 +423,8 @@ def test_staff_clear_that_is_refused_keeps_its_own_reason(
 def test_metrics_count_decisions_and_errors(
     client: TestClient, airport: dict[str, Any], photo: Photo
 ) -> None:
-    _present(client, "check-in", photo("people/p06/2.jpg"))
-    _present(client, "check-in", b"")
+    present(client, "check-in", photo("people/p06/2.jpg"))
+    present(client, "check-in", b"")
 
     metrics = client.get("/metrics").text
 
@@ -489,11 +439,11 @@ def test_a_booking_is_committed_before_its_answer_arrives(
     live_server: str, settings: Settings
 ) -> None:
     with httpx.Client(base_url=live_server, timeout=30) as api:
-        flight_id = _flight(api, settings, "VN213", "12")
+        flight_id = schedule_flight(api, settings, "VN213", "12")
 
         for number in range(20):
-            citizen_id = _register(api, f"0790911000{number:02d}")
-            reference = _book(api, citizen_id, flight_id)
+            citizen_id = register(api, f"0790911000{number:02d}")
+            reference = book(api, citizen_id, flight_id)
             cleared = api.post(
                 "/gate/v1/check-in/staff-clear",
                 json={"booking_reference": reference, "device_id": "counter-1"},
@@ -506,7 +456,7 @@ def test_a_booking_is_committed_before_its_answer_arrives(
 def test_an_overlong_flight_code_is_refused_before_it_is_recorded(
     client: TestClient,
 ) -> None:
-    response = _present(client, "boarding", b"not an image", flight_code="VN21300000")
+    response = present(client, "boarding", b"not an image", flight_code="VN21300000")
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -19,6 +18,7 @@ from gatesim.db import (
     session_factory,
     transaction,
 )
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.both_databases
 
@@ -38,24 +38,12 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 def test_first_changes_of_a_scope_made_at_once_are_all_counted(
     sessions: sessionmaker[Session],
 ) -> None:
-    start = threading.Barrier(WORKERS)
-    failures: list[BaseException] = []
-
     def change() -> None:
-        start.wait()
-        try:
-            with transaction(sessions) as session:
-                note_change(session, "test")
-        except Exception as error:  # reported by the assertion below
-            failures.append(error)
+        with transaction(sessions) as session:
+            note_change(session, "test")
 
-    workers = [threading.Thread(target=change) for _ in range(WORKERS)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
+    at_once([change] * WORKERS)
 
-    assert failures == []
     with sessions() as session:
         assert change_count(session, "test") == WORKERS
 

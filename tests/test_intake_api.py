@@ -13,7 +13,6 @@ import io
 import time
 import zlib
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from gatesim.settings import Settings
+from tests.journey import book, enrol, present, register, schedule_flight
 
 pytestmark = pytest.mark.slow
 
@@ -51,53 +51,6 @@ BOMB_SIDE_PX = 12_000
 
 OVERSIZED_BODY_BYTES = 26 * 1024 * 1024
 """Over the 25 MB body limit."""
-
-
-# --- HTTP helpers, in the style of test_api.py -------------------------------
-
-
-def _register(client: TestClient, national_id: str) -> int:
-    body = {
-        "national_id": national_id,
-        "full_name": "Trần Văn Bình",
-        "date_of_birth": "1988-11-02",
-        "account_level": 2,
-        "biometric_consent": True,
-    }
-    response = client.post("/identity/v1/citizens", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _enrol(client: TestClient, citizen_id: int, image: bytes) -> Any:
-    files = {"image": ("face.jpg", image, "image/jpeg")}
-    return client.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
-
-
-def _flight(client: TestClient, settings: Settings, code: str, gate: str) -> int:
-    body = {
-        "code": code,
-        "origin": settings.airport_code,
-        "destination": "HAN",
-        "departure_at": datetime.now(settings.zone).isoformat(),
-        "gate": gate,
-    }
-    response = client.post("/gate/v1/flights", json=body)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def _book(client: TestClient, citizen_id: int, flight_id: int) -> str:
-    body = {"citizen_id": citizen_id, "flight_id": flight_id}
-    response = client.post("/gate/v1/bookings", json=body)
-    assert response.status_code == 201, response.text
-    return str(response.json()["reference"])
-
-
-def _present(client: TestClient, touchpoint: str, image: bytes) -> Any:
-    files = {"image": ("frame.jpg", image, "image/jpeg")}
-    data = {"device_id": f"{touchpoint}-07"}
-    return client.post(f"/gate/v1/{touchpoint}", files=files, data=data)
 
 
 def _template_count(client: TestClient, citizen_id: int) -> int:
@@ -233,11 +186,11 @@ def _build(photo: Photo, kind: ImageKind) -> bytes:
 @pytest.fixture
 def passenger(client: TestClient, settings: Settings, photo: Photo) -> int:
     """p06 enrolled from p06/1.jpg and booked on a flight leaving today."""
-    flight_id = _flight(client, settings, "VN213", "12")
-    citizen_id = _register(client, "079090000061")
-    enrolled = _enrol(client, citizen_id, photo(ENROLLED_PHOTO))
+    flight_id = schedule_flight(client, settings, "VN213", "12")
+    citizen_id = register(client, "079090000061")
+    enrolled = enrol(client, citizen_id, photo(ENROLLED_PHOTO))
     assert enrolled.status_code == 201, enrolled.text
-    _book(client, citizen_id, flight_id)
+    book(client, citizen_id, flight_id)
     return citizen_id
 
 
@@ -253,7 +206,7 @@ def _assert_opens_for(answer: Any, passenger_id: int) -> None:
 def test_upright_original_opens_check_in_for_the_enrolled_passenger(
     client: TestClient, passenger: int, photo: Photo
 ) -> None:
-    answer = _present(client, "check-in", photo(UPRIGHT_PROBE))
+    answer = present(client, "check-in", photo(UPRIGHT_PROBE))
 
     _assert_opens_for(answer, passenger)
 
@@ -264,8 +217,8 @@ def test_accepted_image_kind_opens_check_in_like_the_upright_original(
 ) -> None:
     image = _build(photo, ACCEPTED_KINDS[kind_name])
 
-    original = _present(client, "check-in", photo(UPRIGHT_PROBE))
-    answer = _present(client, "check-in", image)
+    original = present(client, "check-in", photo(UPRIGHT_PROBE))
+    answer = present(client, "check-in", image)
 
     _assert_opens_for(original, passenger)
     _assert_opens_for(answer, passenger)
@@ -279,7 +232,7 @@ def test_fifty_megapixel_jpeg_opens_check_in_within_the_time_limit(
     image = _build(photo, _fifty_megapixel_jpeg)
 
     started = time.perf_counter()
-    answer = _present(client, "check-in", image)
+    answer = present(client, "check-in", image)
     elapsed_s = time.perf_counter() - started
 
     _assert_opens_for(answer, passenger)
@@ -290,10 +243,10 @@ def test_fifty_megapixel_jpeg_opens_check_in_within_the_time_limit(
 def test_accepted_image_kind_is_enrolled(
     client: TestClient, photo: Photo, kind_name: str
 ) -> None:
-    citizen_id = _register(client, "079090000062")
+    citizen_id = register(client, "079090000062")
     image = _build(photo, ACCEPTED_KINDS[kind_name])
 
-    enrolled = _enrol(client, citizen_id, image)
+    enrolled = enrol(client, citizen_id, image)
 
     assert enrolled.status_code in (201, 202), enrolled.text
     assert _template_count(client, citizen_id) >= 1
@@ -402,7 +355,7 @@ def test_refused_image_kind_gets_its_own_code_at_check_in(
 ) -> None:
     build, status, code = REFUSED_KINDS[kind_name]
 
-    response = _present(client, "check-in", build(photo))
+    response = present(client, "check-in", build(photo))
 
     _assert_error(response, status, code)
 
@@ -412,9 +365,9 @@ def test_refused_image_kind_gets_its_own_code_and_enrols_nothing(
     client: TestClient, photo: Photo, kind_name: str
 ) -> None:
     build, status, code = REFUSED_KINDS[kind_name]
-    citizen_id = _register(client, "079090000063")
+    citizen_id = register(client, "079090000063")
 
-    response = _enrol(client, citizen_id, build(photo))
+    response = enrol(client, citizen_id, build(photo))
 
     _assert_error(response, status, code)
     assert _template_count(client, citizen_id) == 0
@@ -478,7 +431,7 @@ def _assert_clean_answer(response: Any, elapsed_s: float) -> None:
 @pytest.fixture
 def fuzz_citizen(client: TestClient) -> int:
     """A registered citizen to enrol fuzzed bytes into."""
-    return _register(client, "079090000064")
+    return register(client, "079090000064")
 
 
 @hypothesis_settings(

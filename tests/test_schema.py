@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -22,6 +22,7 @@ from gatesim.schema import (
 )
 from gatesim.settings import get_settings
 from identity_mock.models import Citizen
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.both_databases
 
@@ -97,23 +98,8 @@ def test_several_workers_starting_at_once_all_find_the_schema_ready(
     database_url: str,
 ) -> None:
     engines = [make_engine(database_url) for _ in range(WORKERS)]
-    start = threading.Barrier(WORKERS)
-    failures: list[BaseException] = []
+    at_once([partial(create_schema, engine) for engine in engines])
 
-    def start_worker(engine: Engine) -> None:
-        start.wait()
-        try:
-            create_schema(engine)
-        except Exception as error:  # reported by the assertion below
-            failures.append(error)
-
-    workers = [threading.Thread(target=start_worker, args=(e,)) for e in engines]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-
-    assert failures == []
     assert {current_revision(engine) for engine in engines} == {_head()}
     for engine in engines:
         engine.dispose()

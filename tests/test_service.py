@@ -20,6 +20,7 @@ from gatesim.app import create_app
 from gatesim.runtime import build_runtime
 from gatesim.settings import Settings
 from tests.conftest import serving
+from tests.journey import present
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +45,8 @@ def quick_client(
         yield test_client
 
 
-def _check_in(client: httpx.Client | TestClient, image: bytes) -> httpx.Response:
-    files = {"image": ("frame.jpg", image, "image/jpeg")}
-    data = {"device_id": "checkin-01"}
-    return client.post("/gate/v1/check-in", files=files, data=data)
+def _check_in(api: httpx.Client, image: bytes) -> httpx.Response:
+    return present(api, "check-in", image)
 
 
 def test_ready_says_starting_until_warmed_up_then_ready(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from gatesim.db import transaction
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings
 from identity_mock.service import NewCitizen, enrol_face, register_citizen
+from tests.concurrency import at_once
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
@@ -86,25 +87,8 @@ def _at_once(
     runtime: Runtime, touchpoint: Touchpoint, probes: list[Encoding]
 ) -> list[GateAnswer]:
     """Present every probe at the same moment, one camera each."""
-    start = threading.Barrier(len(probes))
-    answers: list[GateAnswer] = []
-    failures: list[BaseException] = []
-
-    def present(probe: Encoding) -> None:
-        request = GateRequest(touchpoint, f"{touchpoint}-07", b"", "VN213")
-        start.wait()
-        try:
-            answers.append(decide(runtime.gate, request, probe))
-        except Exception as error:  # reported by the assertion below
-            failures.append(error)
-
-    cameras = [threading.Thread(target=present, args=(p,)) for p in probes]
-    for camera in cameras:
-        camera.start()
-    for camera in cameras:
-        camera.join(timeout=60)
-    assert failures == []
-    return answers
+    request = GateRequest(touchpoint, f"{touchpoint}-07", b"", "VN213")
+    return at_once([partial(decide, runtime.gate, request, p) for p in probes])
 
 
 def test_passengers_checking_in_at_once_each_get_their_own_seat(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from gatesim.db import (
     run_in_transaction,
     session_factory,
 )
+from tests.concurrency import at_once
 
 CLIENTS = 8
 
@@ -96,18 +96,11 @@ def test_registering_one_citizen_from_many_clients_at_once_makes_one(
         "full_name": "Phạm Thị Hoa",
         "date_of_birth": "1992-06-01",
     }
-    start = threading.Barrier(CLIENTS)
-    statuses: list[int] = []
 
-    def register() -> None:
+    def register() -> int:
         with httpx.Client(base_url=live_server, timeout=60) as api:
-            start.wait()
-            statuses.append(api.post("/identity/v1/citizens", json=citizen).status_code)
+            return api.post("/identity/v1/citizens", json=citizen).status_code
 
-    threads = [threading.Thread(target=register) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    statuses = at_once([register] * CLIENTS)
 
     assert sorted(statuses) == [201] + [409] * (CLIENTS - 1)

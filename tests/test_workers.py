@@ -12,18 +12,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from gatesim.settings import Settings
+from tests.concurrency import at_once
+from tests.journey import book, enrol, present, register, schedule_flight
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 
@@ -115,24 +115,15 @@ def _all_at_once(
     base_url: str, touchpoint: str, frame: bytes, *, gates: int
 ) -> list[httpx.Response]:
     """Present the frame at `gates` devices of a touchpoint at the same instant."""
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-    start = threading.Barrier(gates)
 
-    def present(gate: int) -> None:
-        files = {"image": ("frame.jpg", frame, "image/jpeg")}
-        data = {"device_id": f"{touchpoint}-{gate:02d}", "flight_code": "VN213"}
+    def present_at(gate: int) -> httpx.Response:
+        device_id = f"{touchpoint}-{gate:02d}"
         with httpx.Client(base_url=base_url, timeout=120) as api:
-            start.wait()
-            answer = api.post(f"/gate/v1/{touchpoint}", files=files, data=data)
-        with lock:
-            answers.append(answer)
+            return present(
+                api, touchpoint, frame, device_id=device_id, flight_code="VN213"
+            )
 
-    threads = [threading.Thread(target=present, args=(g,)) for g in range(gates)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    answers = at_once([partial(present_at, gate) for gate in range(gates)])
     assert [answer.status_code for answer in answers] == [200] * gates, [
         answer.text for answer in answers if answer.status_code != 200
     ]
@@ -144,37 +135,14 @@ def _codes(answers: list[httpx.Response]) -> Counter[str]:
 
 
 def _enrolled_passenger(api: httpx.Client, image: bytes) -> int:
-    citizen = {
-        "national_id": "079090001234",
-        "full_name": "Lê Văn Tám",
-        "date_of_birth": "1988-02-14",
-        "account_level": 2,
-        "biometric_consent": True,
-    }
-    registered = api.post("/identity/v1/citizens", json=citizen)
-    assert registered.status_code == 201, registered.text
-    citizen_id = int(registered.json()["id"])
-    files = {"image": ("face.jpg", image, "image/jpeg")}
-    enrolled = api.post(f"/identity/v1/citizens/{citizen_id}/faces", files=files)
+    citizen_id = register(api, "079090001234", full_name="Lê Văn Tám")
+    enrolled = enrol(api, citizen_id, image)
     assert enrolled.status_code == 201, enrolled.text
     return citizen_id
 
 
 def _booked(api: httpx.Client, citizen_id: int) -> str:
-    settings = Settings()
-    flight: dict[str, Any] = {
-        "code": "VN213",
-        "origin": settings.airport_code,
-        "destination": "HAN",
-        "departure_at": datetime.now(settings.zone).isoformat(),
-        "gate": "12",
-    }
-    scheduled = api.post("/gate/v1/flights", json=flight)
-    assert scheduled.status_code == 201, scheduled.text
-    booking = {"citizen_id": citizen_id, "flight_id": scheduled.json()["id"]}
-    booked = api.post("/gate/v1/bookings", json=booking)
-    assert booked.status_code == 201, booked.text
-    return str(booked.json()["reference"])
+    return book(api, citizen_id, schedule_flight(api, Settings(), "VN213"))
 
 
 def _wait_until_ready(
