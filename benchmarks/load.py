@@ -204,7 +204,7 @@ def _server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url)
+        _wait_ready(url)
         yield url, lambda: _process_tree(process.pid)
     finally:
         process.terminate()
@@ -215,11 +215,11 @@ def _server(
             process.wait(timeout=15)
 
 
-def _wait_healthy(url: str, timeout_s: float = 120.0) -> None:
+def _wait_ready(url: str, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
