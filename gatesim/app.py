@@ -12,6 +12,8 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from biometrics import DomainError, ImageTooLarge, time_limit
 from biometrics.imaging import human_size
@@ -74,6 +76,8 @@ def create_app(
     app.include_router(admin_router)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _database_unavailable)
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=limit)
     app.add_middleware(RequestTimeLimit, seconds=settings.request_time_limit_s)
@@ -115,6 +119,21 @@ async def _domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     ERRORS.labels(error.code).inc()
     return JSONResponse(error_body(error.code, error.message), error.status_code)
+
+
+class DatabaseUnavailable(DomainError):
+    """The database did not answer (down, unreachable, or every connection busy)."""
+
+    code = "database_unavailable"
+    status_code = 503
+    default_message = (
+        "The service cannot reach its database just now. Try again in a moment."
+    )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", type(error).__name__)
+    return await _domain_error(request, DatabaseUnavailable())
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

@@ -79,6 +79,20 @@ def test_ready_says_no_when_the_database_does_not_answer(
     assert client.get("/health").status_code == 200
 
 
+def test_a_request_when_the_database_is_down_is_503_not_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(client.app.state.runtime.engine, "connect", refuse)  # type: ignore[attr-defined]
+
+    response = client.get("/gate/v1/flights")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+
+
 def test_request_queued_past_its_time_limit_is_refused_busy(
     quick_client: TestClient, photo: Photo
 ) -> None:
