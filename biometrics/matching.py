@@ -159,11 +159,16 @@ class Gallery:
         scan = self._scan_tiles if many else self._scan_blocks
         workers = _workers(len(self))
         if workers == 1:
-            found = [scan(blocks, probe_rows, places)]
+            best = _no_best(len(probe_rows), places)
+            scan(blocks, probe_rows, best)
+            found = [best]
         else:
             runs = _share(blocks, self._bounds, workers * RUNS_PER_WORKER)
             found = _scan_shared(
-                runs, workers, lambda run: scan(run, probe_rows, places)
+                runs,
+                workers,
+                lambda run, best: scan(run, probe_rows, best),
+                lambda: _no_best(len(probe_rows), places),
             )
         return self._refine(probe_rows, found, k)
 
@@ -182,21 +187,18 @@ class Gallery:
         return distances
 
     def _scan_blocks(
-        self, blocks: npt.NDArray[np.int64], probe_rows: Encodings, places: int
-    ) -> _Best:
-        """The best subjects of a run of streaming blocks (a few probes)."""
-        best = _no_best(len(probe_rows), places)
+        self, blocks: npt.NDArray[np.int64], probe_rows: Encodings, best: _Best
+    ) -> None:
+        """Merge a run of streaming blocks into the best subjects (a few probes)."""
         one = len(probe_rows) == 1
         scan = kernels.scan_one if one else kernels.scan
         probes = probe_rows[0] if one else probe_rows
         scan(self.encodings, self._half_norms, self._bounds, blocks, probes, *best)
-        return best
 
     def _scan_tiles(
-        self, tiles: npt.NDArray[np.int64], probe_rows: Encodings, places: int
-    ) -> _Best:
-        """The best subjects of a run of tiles, each scored by one BLAS product."""
-        best = _no_best(len(probe_rows), places)
+        self, tiles: npt.NDArray[np.int64], probe_rows: Encodings, best: _Best
+    ) -> None:
+        """Merge a run of tiles into the best subjects, one BLAS product a tile."""
         row_starts = self._bounds[tiles]
         largest = int(np.diff(row_starts).max())
         dots = np.empty(len(probe_rows) * largest, dtype=np.float32)
@@ -214,7 +216,6 @@ class Gallery:
                 int(tiles[tile + 1]),
                 *best,
             )
-        return best
 
     def _tiles(self, probe_count: int) -> npt.NDArray[np.int64]:
         """Tiles for a batch: as many rows as keep rows x probes scores in L2."""
@@ -224,11 +225,11 @@ class Gallery:
     def _refine(
         self, probe_rows: Encodings, found: list[_Best], k: int
     ) -> list[list[Candidate]]:
-        """Exact distances of the runs' best subjects, the k nearest first."""
+        """Exact distances of the threads' best subjects, the k nearest first."""
         scores = np.concatenate([run_scores for run_scores, _ in found], axis=1)
         subjects = np.concatenate([run_subjects for _, run_subjects in found], axis=1)
         places = found[0][0].shape[1]
-        if len(found) > 1:  # one run's best are sorted already
+        if len(found) > 1:  # one thread's best are sorted already
             order = np.lexsort((subjects, scores), axis=1)[:, :places]
             subjects = np.take_along_axis(subjects, order, axis=1)
 
@@ -322,25 +323,34 @@ def _share(
 def _scan_shared(
     runs: list[npt.NDArray[np.int64]],
     workers: int,
-    scan: Callable[[npt.NDArray[np.int64]], _Best],
+    scan: Callable[[npt.NDArray[np.int64], _Best], None],
+    no_best: Callable[[], _Best],
 ) -> list[_Best]:
     """Scan the runs on the calling thread and up to ``workers - 1`` pool threads.
 
     Each thread takes the next run not yet taken (``next`` on a shared counter
-    is atomic under the GIL) until none is left. The caller waits for the runs,
-    not for the threads: a thread that wakes after every run was taken finds
-    nothing to do and costs the search nothing.
+    is atomic under the GIL) until none is left, and merges every run it takes
+    into its own best: each thread's runs come in row order, so ties still go
+    to the lower subject, and its best carry over from one run to the next.
+    The caller waits for the runs, not for the threads: a thread that wakes
+    after every run was taken finds nothing to do and costs the search nothing.
     """
-    found: list[_Best | None] = [None] * len(runs)
+    found: list[_Best] = []
     done = [threading.Event() for _ in runs]
+    scanned = [False] * len(runs)
     taken = itertools.count()
 
     def take_runs() -> None:
+        best: _Best | None = None
         for index in iter(taken.__next__, None):
             if index >= len(runs):
                 return
             try:
-                found[index] = scan(runs[index])
+                if best is None:
+                    best = no_best()
+                    found.append(best)
+                scan(runs[index], best)
+                scanned[index] = True
             finally:
                 done[index].set()
 
@@ -349,10 +359,9 @@ def _scan_shared(
     take_runs()
     for event in done:
         event.wait()
-    results = [best for best in found if best is not None]
-    if len(results) < len(runs):
+    if not all(scanned):
         raise RuntimeError("a gallery scan failed")  # the kernel raised in a thread
-    return results
+    return found
 
 
 def _workers(rows: int) -> int:

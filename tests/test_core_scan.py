@@ -172,6 +172,20 @@ def test_ties_across_runs_go_to_the_lowest_subject_id() -> None:
     assert found[0].distance == pytest.approx(found[1].distance, abs=1e-7)
 
 
+@pytest.mark.usefixtures("small_chunks")
+def test_batch_ties_across_runs_go_to_the_lowest_subject_id() -> None:
+    rng = np.random.default_rng(14)
+    ids, encodings = _random_gallery(rng, 600, 1)
+    probes = rng.normal(0.0, 0.09, (16, 128)).astype(np.float32)
+    twin = probes[0] + np.float32(0.01)
+    for row in (590, 10, 300):  # in the last run, the first, one between
+        encodings[row] = twin
+
+    found = Gallery.build(ids, encodings).search_batch(probes, k=2)
+
+    assert [c.subject_id for c in found[0]] == [ids[10], ids[300]]
+
+
 @pytest.mark.parametrize("max_templates", [1, 7])
 def test_batch_over_tiles_of_many_row_groups_equals_brute_force(
     max_templates: int,
