@@ -36,6 +36,10 @@ WIDTH = 128
 """Values per encoding; a constant, so that the compiler unrolls and vectorises
 the dot products (about 1.3 times faster than a loop to ``probes.shape[1]``)."""
 
+GROUP_ROWS = 64
+"""Rows whose best score `keep_best` keeps per probe in its first pass: a probe
+that beats its k-th best is then ranked only in the groups that do."""
+
 FASTMATH = {"reassoc", "contract"}
 """Reordered sums (vectorised dot products) and fused multiply-adds; no
 assumption about infinities, which mark empty places."""
@@ -61,32 +65,86 @@ def keep_best(
 
     ``dots`` is ``(rows, M)``: ``g.p`` of the subjects' rows, from the first
     row of `subject_lo` on, against every probe. A first pass finds each
-    probe's best row score, across the probes at once (vector lanes). Only the
-    probes whose best beats their k-th best so far are scored subject by
-    subject, in a second pass; after the first few blocks that is rare.
+    probe's best score in every group of `GROUP_ROWS` rows, across the probes
+    at once (vector lanes). Only the groups that beat a probe's k-th best so
+    far are ranked subject by subject; after the first few blocks that is rare.
     """
-    first_row = bounds[subject_lo]
-    probe_count = dots.shape[1]
-    k = best_scores.shape[1]
-    block_best = np.full(probe_count, np.inf, dtype=np.float32)
-    for row in range(first_row, bounds[subject_hi]):
-        half_norm = half_norms[row]
-        for probe in range(probe_count):
-            score = half_norm - dots[row - first_row, probe]
-            block_best[probe] = min(block_best[probe], score)
+    group_best = _group_best(dots, half_norms, bounds[subject_lo], bounds[subject_hi])
+    probe_best = np.full(dots.shape[1], np.inf, dtype=np.float32)
+    for group in range(group_best.shape[0]):
+        for probe in range(dots.shape[1]):
+            probe_best[probe] = min(probe_best[probe], group_best[group, probe])
 
-    improved = np.flatnonzero(block_best < best_scores[:, k - 1])
-    if len(improved) == 0:
-        return
-    for subject in range(subject_lo, subject_hi):
-        row_lo = bounds[subject]
-        row_hi = bounds[subject + 1]
-        for chosen in improved:
-            score = np.float32(np.inf)
-            for row in range(row_lo, row_hi):
-                score = min(score, half_norms[row] - dots[row - first_row, chosen])
-            if score < best_scores[chosen, k - 1]:
-                _insert(best_scores[chosen], best_subjects[chosen], score, subject)
+    k = best_scores.shape[1]
+    for probe in range(dots.shape[1]):
+        if probe_best[probe] < best_scores[probe, k - 1]:
+            _merge_probe(
+                dots[:, probe],
+                group_best[:, probe],
+                half_norms,
+                bounds[subject_lo : subject_hi + 1],
+                best_scores[probe],
+                best_subjects[probe],
+                subject_lo,
+            )
+
+
+@_compiled
+def _group_best(
+    dots: npt.NDArray[np.float32],
+    half_norms: npt.NDArray[np.float32],
+    row_lo: int,
+    row_hi: int,
+) -> npt.NDArray[np.float32]:
+    """Best score of each group of `GROUP_ROWS` rows for each probe."""
+    probe_count = dots.shape[1]
+    groups = (row_hi - row_lo + GROUP_ROWS - 1) // GROUP_ROWS
+    group_best = np.full((groups, probe_count), np.inf, dtype=np.float32)
+    for group in range(groups):
+        group_lo = row_lo + group * GROUP_ROWS
+        for row in range(group_lo, min(group_lo + GROUP_ROWS, row_hi)):
+            half_norm = half_norms[row]
+            for probe in range(probe_count):
+                score = half_norm - dots[row - row_lo, probe]
+                group_best[group, probe] = min(group_best[group, probe], score)
+    return group_best
+
+
+@_compiled
+def _merge_probe(
+    probe_dots: npt.NDArray[np.float32],
+    group_best: npt.NDArray[np.float32],
+    half_norms: npt.NDArray[np.float32],
+    bounds: npt.NDArray[np.int64],
+    best_scores: npt.NDArray[np.float32],
+    best_subjects: npt.NDArray[np.int64],
+    first_subject: int,
+) -> None:
+    """Merge a run of subjects into one probe's k best, in subject order.
+
+    ``bounds`` holds where each subject's rows begin, then where the last
+    ends; ``probe_dots`` holds ``g.p`` from the first subject's first row on.
+    A row that beats the k-th best brings in its subject, scored by its best
+    row; the rows of a subject already ranked are skipped.
+    """
+    first_row = bounds[0]
+    k = len(best_scores)
+    next_row = first_row
+    for group in range(len(group_best)):
+        if not group_best[group] < best_scores[k - 1]:
+            continue
+        group_lo = first_row + group * GROUP_ROWS
+        for row in range(group_lo, min(group_lo + GROUP_ROWS, bounds[-1])):
+            if row < next_row:
+                continue
+            score = half_norms[row] - probe_dots[row - first_row]
+            if not score < best_scores[k - 1]:
+                continue
+            subject = int(np.searchsorted(bounds, row, side="right")) - 1
+            next_row = bounds[subject + 1]
+            for other in range(bounds[subject], next_row):
+                score = min(score, half_norms[other] - probe_dots[other - first_row])
+            _insert(best_scores, best_subjects, score, first_subject + subject)
 
 
 @_compiled

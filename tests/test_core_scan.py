@@ -183,6 +183,41 @@ def test_ties_across_runs_go_to_the_lowest_subject_id() -> None:
 
 
 @pytest.mark.usefixtures("small_chunks")
+def test_batch_ties_across_runs_go_to_the_lowest_subject_id() -> None:
+    rng = np.random.default_rng(14)
+    ids, encodings = _random_gallery(rng, 600, 1)
+    probes = rng.normal(0.0, 0.09, (16, 128)).astype(np.float32)
+    twin = probes[0] + np.float32(0.01)
+    for row in (590, 10, 300):  # in the last run, the first, one between
+        encodings[row] = twin
+
+    found = Gallery.build(ids, encodings).search_batch(probes, k=2)
+
+    assert [c.subject_id for c in found[0]] == [ids[10], ids[300]]
+
+
+@pytest.mark.parametrize("max_templates", [1, 7])
+def test_batch_over_tiles_of_many_row_groups_equals_brute_force(
+    max_templates: int,
+) -> None:
+    """Full-size tiles, whose subjects straddle the kernel's groups of rows."""
+    rng = np.random.default_rng(30 + max_templates)
+    ids, encodings = _random_gallery(rng, 1500, max_templates)
+    probes = rng.normal(0.0, 0.09, (24, 128)).astype(np.float32)
+    for row in (64, 63, 700):  # a tie on both sides of a group edge
+        encodings[row] = probes[0] + np.float32(0.01)
+    gallery = Gallery.build(ids, encodings)
+
+    found = gallery.search_batch(probes, k=4)
+
+    for probe, candidates in zip(probes, found, strict=True):
+        expected = _brute_force(ids, encodings, probe, 4)
+        assert [c.subject_id for c in candidates] == [s for s, _ in expected]
+        got = [c.distance for c in candidates]
+        assert np.allclose(got, [d for _, d in expected], atol=1e-5)
+
+
+@pytest.mark.usefixtures("small_chunks")
 def test_searches_from_many_threads_at_once_agree_with_one_thread() -> None:
     rng = np.random.default_rng(12)
     ids, encodings = _random_gallery(rng, 2000, 2)
