@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -75,6 +75,9 @@ class FaceEncoder:
         self._api = _load_face_recognition()
         self._warm = False
 
+    def close(self) -> None:
+        """Release what the encoder holds (nothing in this process)."""
+
     def detect(self, image: RGBImage) -> list[Box]:
         """Return the boxes of all faces, largest first."""
         scale, scanned = _shrink(image, self.settings.detect_side_px)
@@ -134,16 +137,21 @@ class FaceEncoder:
         return FaceFound(boxes[0], self.encode(image, boxes[0]))
 
 
-@contextmanager
-def _models() -> Iterator[None]:
+def _models() -> AbstractContextManager[None]:
     """Hold the dlib models, waiting no longer than the request's time left."""
+    return hold_within_time_limit(_DLIB_LOCK)
+
+
+@contextmanager
+def hold_within_time_limit(lock: threading.Lock) -> Iterator[None]:
+    """Hold `lock`, waiting no longer than the request's time left."""
     wait_s = remaining_s()
-    if not _DLIB_LOCK.acquire(timeout=-1 if wait_s is None else wait_s):
+    if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
         raise TimeLimitExceeded()
     try:
         yield
     finally:
-        _DLIB_LOCK.release()
+        lock.release()
 
 
 def _load_face_recognition() -> Any:

@@ -23,7 +23,13 @@ from gatesim.housekeeping import purge_periodically
 from gatesim.logmask import install_log_mask
 from gatesim.memory import limit_malloc_arenas
 from gatesim.metrics import ERRORS, exposition
-from gatesim.runtime import Runtime, build_runtime, database_answers, warm_up
+from gatesim.runtime import (
+    Runtime,
+    build_runtime,
+    database_answers,
+    server_encoder,
+    warm_up,
+)
 from gatesim.settings import Settings, get_settings
 from identity_mock.api import router as identity_router
 from kiosk_ui.api import router as kiosk_router
@@ -53,7 +59,8 @@ def create_app(
         limit_malloc_arenas(settings.malloc_arenas)
         install_log_mask("uvicorn", "uvicorn.error", "uvicorn.access")
         app.state.ready = False
-        app.state.runtime = runtime or build_runtime(settings)
+        own = runtime or build_runtime(settings, server_encoder(settings))
+        app.state.runtime = own
         await anyio.to_thread.run_sync(warm_up, app.state.runtime)
         app.state.ready = True
         logger.info("worker ready")
@@ -62,7 +69,9 @@ def create_app(
         purging.cancel()
         with suppress(asyncio.CancelledError):
             await purging  # a purge under way finishes first
-        app.state.runtime.engine.dispose()
+        if runtime is None:
+            own.encoder.close()
+        own.engine.dispose()
 
     app = FastAPI(
         title="gatesim",

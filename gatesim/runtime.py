@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from biometrics import FaceEncoder, matching
+from biometrics.encoder_process import FaceEncoderProcess
 from enrollment import QualityPolicy
 from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.touchpoints import GateContext
@@ -54,6 +55,13 @@ def build_runtime(settings: Settings, encoder: FaceEncoder | None = None) -> Run
     )
     quality = settings.quality_policy()
     return Runtime(settings, engine, sessions, encoder, gate, quality, cipher)
+
+
+def server_encoder(settings: Settings) -> FaceEncoder:
+    """The encoder a server process uses: in a child process unless disabled."""
+    if settings.encoder_process:
+        return FaceEncoderProcess(settings.encoder_settings())
+    return FaceEncoder(settings.encoder_settings())
 
 
 def warm_up(runtime: Runtime) -> None:

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_brightness: float = Field(215.0, ge=0.0, le=255.0)
     """Enrolment: most mean grey level of the face (0-255)."""
 
+    encoder_process: bool = True
+    """Server: run dlib in one child process per worker, so its encoding (which
+    holds Python's GIL) never stalls the event loop."""
     request_time_limit_s: float = Field(15.0, gt=0.0, le=600.0)
     """Most seconds a request may take to arrive and start its last stage; a
     request still queued for the face models then gets 503 ``busy``."""

@@ -8,8 +8,10 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -234,3 +237,62 @@ def serving(app: FastAPI) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+SERVER_START_TIMEOUT_S = 180.0
+
+
+@contextmanager
+def served_by_uvicorn(
+    database_url: str, folder: Path, *, workers: int
+) -> Iterator[str]:
+    """Serve the app as an airport runs it: uvicorn with `workers` processes.
+
+    The server's output goes to ``server.log`` in `folder`; it must hold no
+    traceback when the server has stopped.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    environment = {
+        **os.environ,
+        "GATESIM_DATABASE_URL": database_url,
+        "GATESIM_TEMPLATE_KEY_FILE": str(folder / "template.key"),
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "gatesim.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            command, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_ready(base_url, server, log_path)
+            yield base_url
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    assert "Traceback" not in log_path.read_text()
+
+
+def _wait_until_ready(
+    base_url: str, server: subprocess.Popen[bytes], log: Path
+) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server stopped:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"the server was not ready in {SERVER_START_TIMEOUT_S} s")

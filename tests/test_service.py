@@ -19,7 +19,7 @@ from biometrics.encoder import _DLIB_LOCK
 from gatesim.app import create_app
 from gatesim.runtime import build_runtime
 from gatesim.settings import Settings
-from tests.conftest import serving
+from tests.conftest import served_by_uvicorn, serving
 from tests.journey import present
 
 pytestmark = pytest.mark.slow
@@ -143,29 +143,37 @@ def test_an_upload_that_stalls_is_answered_408(
     assert "request_timeout" in answer
 
 
+@pytest.fixture
+def server_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """One worker as `gatesim serve` runs it, in a process of its own."""
+    with served_by_uvicorn(database_url, tmp_path, workers=1) as url:
+        yield url
+
+
 def test_health_answers_fast_while_the_worker_encodes(
-    live_server: str, photo: Photo
+    server_url: str, photo: Photo
 ) -> None:
     image = photo("scenes/p10_1080p.jpg")
     encoded: list[int] = []
     stop = threading.Event()
 
     def keep_encoding() -> None:
-        with httpx.Client(base_url=live_server, timeout=60) as api:
+        with httpx.Client(base_url=server_url, timeout=60) as api:
             while not stop.is_set():
                 encoded.append(_check_in(api, image).status_code)
 
     workers = [threading.Thread(target=keep_encoding) for _ in range(4)]
     for worker in workers:
         worker.start()
-    latencies_ms = _health_latencies_ms(live_server, seconds=3.0)
+    latencies_ms = _health_latencies_ms(server_url, seconds=3.0)
     stop.set()
     for worker in workers:
         worker.join(timeout=60)
 
     assert len(encoded) >= 4
     assert set(encoded) <= {200, 422}
-    assert statistics.quantiles(latencies_ms, n=10)[-1] < HEALTH_LIMIT_MS
+    assert statistics.median(latencies_ms) < HEALTH_LIMIT_MS / 10
+    assert max(latencies_ms) < HEALTH_LIMIT_MS
 
 
 def _health_latencies_ms(base_url: str, *, seconds: float) -> list[float]:

@@ -7,12 +7,6 @@ presentations from several gates at once.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -23,6 +17,7 @@ import pytest
 
 from gatesim.settings import Settings
 from tests.concurrency import at_once
+from tests.conftest import served_by_uvicorn
 from tests.journey import book, enrol, present, register, schedule_flight
 
 pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
@@ -30,39 +25,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.both_databases]
 Photo = Callable[[str], bytes]
 WORKERS = 3
 GATES = 6
-START_TIMEOUT_S = 180.0
 
 
 @pytest.fixture
 def workers(database_url: str, tmp_path: Path) -> Iterator[str]:
     """Three uvicorn workers serving the app on one store; their base URL."""
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "GATESIM_DATABASE_URL": database_url,
-        "GATESIM_TEMPLATE_KEY_FILE": str(tmp_path / "template.key"),
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "gatesim.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
-        command, env=environment, stdout=log, stderr=subprocess.STDOUT
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_ready(base_url, server, tmp_path / "server.log")
-        yield base_url
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-    assert "Traceback" not in (tmp_path / "server.log").read_text()
+    with served_by_uvicorn(database_url, tmp_path, workers=WORKERS) as url:
+        yield url
 
 
 def test_one_passenger_at_many_gates_at_once_boards_exactly_once(
@@ -143,25 +112,3 @@ def _enrolled_passenger(api: httpx.Client, image: bytes) -> int:
 
 def _booked(api: httpx.Client, citizen_id: int) -> str:
     return book(api, citizen_id, schedule_flight(api, Settings(), "VN213"))
-
-
-def _wait_until_ready(
-    base_url: str, server: subprocess.Popen[bytes], log: Path
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server stopped:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"the server was not ready in {START_TIMEOUT_S} s:\n{log.read_text()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
