@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from biometrics import (
@@ -103,6 +103,9 @@ def enrol_face(
     if not citizen.biometric_consent:
         raise ConsentRequired()
     capture = capture_template(image_bytes, encoder, limits=limits, policy=policy)
+    _hold_citizen(session, citizen)
+    if not citizen.biometric_consent:  # withdrawn while the photo was encoded
+        raise ConsentRequired()
     look_alike = _nearest_other_citizen(
         session, citizen.id, capture.encoding, cipher=cipher
     )
@@ -140,6 +143,22 @@ def enrol_face(
     copy_templates(session, citizen_id=citizen.id)
     note_change(session)
     return template
+
+
+def _hold_citizen(session: Session, citizen: Citizen) -> None:
+    """Hold the citizen's row until commit, then read it again.
+
+    A consent withdrawn while the photo was being encoded is then seen, and a
+    withdrawal that comes later waits for this enrolment and erases it too.
+    An UPDATE that changes nothing: a row lock on PostgreSQL, the write lock
+    on SQLite.
+    """
+    session.execute(
+        update(Citizen)
+        .where(Citizen.id == citizen.id)
+        .values(biometric_consent=Citizen.biometric_consent)
+    )
+    session.refresh(citizen)
 
 
 def _nearest_other_citizen(
