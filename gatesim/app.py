@@ -12,15 +12,16 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from biometrics import DomainError, ImageTooLarge, time_limit
 from biometrics.imaging import human_size
 from gate_service.api import router as gate_router
 from gatesim.admin import router as admin_router
 from gatesim.housekeeping import purge_periodically
-from gatesim.logmask import install_log_mask
+from gatesim.logmask import configure_logging, install_log_mask
 from gatesim.memory import limit_malloc_arenas
 from gatesim.metrics import ERRORS, exposition
 from gatesim.runtime import (
@@ -57,6 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_malloc_arenas(settings.malloc_arenas)
+        configure_logging(settings.log_level)
         install_log_mask("uvicorn", "uvicorn.error", "uvicorn.access")
         app.state.ready = False
         own = runtime or build_runtime(settings, server_encoder(settings))
@@ -86,6 +88,9 @@ def create_app(
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DataError, _value_not_storable)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(SQLAlchemyTimeoutError, _database_unavailable)
     limit = settings.max_image_bytes + MULTIPART_OVERHEAD_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=limit)
@@ -110,7 +115,10 @@ def create_app(
             return JSONResponse({"status": "starting"}, 503)
         with anyio.move_on_after(READINESS_DATABASE_TIMEOUT_S):
             answers = await anyio.to_thread.run_sync(
-                database_answers, request.app.state.runtime, limiter=probes
+                database_answers,
+                request.app.state.runtime,
+                limiter=probes,
+                abandon_on_cancel=True,  # a hung database must not hang the probe
             )
             if answers:
                 return JSONResponse({"status": "ready"})
@@ -143,6 +151,30 @@ class DatabaseUnavailable(DomainError):
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", type(error).__name__)
     return await _domain_error(request, DatabaseUnavailable())
+
+
+async def _value_not_storable(request: Request, error: Exception) -> JSONResponse:
+    logger.warning("value refused by the database: %s", type(error).__name__)
+    message = "A value is out of range or holds characters that cannot be stored."
+    return JSONResponse(error_body("invalid_request", message), 422)
+
+
+async def _http_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code < 400:
+        return Response(status_code=error.status_code, headers=error.headers)
+    code = "not_found" if error.status_code == 404 else "invalid_request"
+    body = error_body(code, str(error.detail))
+    return JSONResponse(body, error.status_code, headers=error.headers)
+
+
+async def _unexpected_error(_request: Request, _error: Exception) -> JSONResponse:
+    # The server logs the traceback (masked, without statement parameters).
+    message = (
+        "Something went wrong on the service's side and nothing was saved. "
+        "Try again; if it happens again, tell the operator."
+    )
+    return JSONResponse(error_body("internal_error", message), 500)
 
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:

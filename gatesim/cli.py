@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -403,15 +402,11 @@ def _migrate(_arguments: argparse.Namespace) -> int:
 
 
 def _configure_logging(verbose: bool) -> None:
-    from gatesim.logmask import install_log_mask
+    from gatesim.logmask import configure_logging
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_log_mask()
-    # face_recognition_models imports pkg_resources, which warns on every start.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    level = "INFO" if verbose else os.environ.get("GATESIM_LOG_LEVEL", "WARNING")
+    os.environ["GATESIM_LOG_LEVEL"] = level  # server workers read it
+    configure_logging(level)
 
 
 if __name__ == "__main__":

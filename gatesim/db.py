@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+CONNECT_TIMEOUT_S = 5
+"""PostgreSQL: how long opening a connection may take before it fails."""
+
 TRANSACTION_ATTEMPTS = 4
 """How many times work that collides with a concurrent transaction is run."""
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
@@ -156,12 +159,25 @@ def change_count(session: Session, scope: str = GALLERY_SCOPE) -> int:
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite gets foreign keys and a busy timeout."""
-    if not database_url.startswith("sqlite"):
-        return create_engine(database_url, pool_pre_ping=True)
+    """An engine for the URL; SQLite gets foreign keys and a busy timeout.
+
+    Statement parameters never appear in the engine's errors, so a failed
+    insert cannot write a citizen's name or ID number into a log.
+    """
+    backend = make_url(database_url).get_backend_name()
+    if backend != "sqlite":
+        timeout = {"connect_timeout": CONNECT_TIMEOUT_S}
+        return create_engine(
+            database_url,
+            pool_pre_ping=True,
+            hide_parameters=True,  # no names or ID numbers in errors and logs
+            connect_args=timeout if backend == "postgresql" else {},
+        )
 
     engine = create_engine(
-        database_url, connect_args={"check_same_thread": False, "timeout": 30}
+        database_url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,
     )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -25,7 +25,9 @@ from gate_service.retention_periods import RetentionPeriods
 class Settings(BaseSettings):
     """Everything an operator can set; see README "Settings"."""
 
-    model_config = SettingsConfigDict(env_prefix="GATESIM_", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GATESIM_", frozen=True, hide_input_in_errors=True
+    )
 
     database_url: str = "sqlite:///gatesim.db"
     """SQLAlchemy URL: SQLite by default, PostgreSQL for a shared store."""
@@ -68,6 +70,9 @@ class Settings(BaseSettings):
     request_time_limit_s: float = Field(15.0, gt=0.0, le=600.0)
     """Most seconds a request may take to arrive and start its last stage; a
     request still queued for the face models then gets 503 ``busy``."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    """Server workers' log level (INFO logs one line per gate decision)."""
 
     malloc_arenas: int = Field(2, ge=0, le=64)
     """glibc malloc arenas per server process (0 leaves glibc's default); see

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import LargeBinary, delete, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 
 from biometrics import FaceEncoder, decode_image
 from gate_service.models import DecisionRecord, GateTemplateCopy
@@ -26,9 +28,10 @@ from gatesim.crypto import (
     TemplateUnreadable,
     development_key_file,
 )
+from gatesim.logmask import MaskNationalIds
 from gatesim.runtime import Runtime, build_runtime
 from gatesim.settings import Settings, get_settings
-from identity_mock.models import FaceTemplate
+from identity_mock.models import Citizen, FaceTemplate
 
 pytestmark = pytest.mark.slow
 
@@ -332,8 +335,6 @@ def test_a_whole_journey_logs_no_id_number_name_or_encoding(
 
 
 def test_the_log_mask_hides_twelve_digit_numbers() -> None:
-    from gatesim.logmask import MaskNationalIds
-
     record = logging.LogRecord(
         "x", logging.INFO, __file__, 1, "citizen %s at %s", ("079090004242", 7), None
     )
@@ -370,3 +371,58 @@ def test_a_database_with_clear_templates_is_refused_until_sealed(
     assert exit_code == 0
     assert checked_in["decision"] == "open"
     assert checked_in["passenger_id"] == citizen_id
+
+
+def test_the_log_mask_hides_id_numbers_in_tracebacks_too() -> None:
+    try:
+        raise ValueError("no citizen 079090004242")
+    except ValueError:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+
+    MaskNationalIds().filter(record)
+
+    assert record.exc_text is not None
+    assert "079*******42" in record.exc_text
+    assert NATIONAL_ID not in record.exc_text
+
+
+@pytest.mark.both_databases
+def test_a_logged_database_error_carries_no_name_or_id_number(
+    client: TestClient, photo: Photo
+) -> None:
+    runtime = _runtime(client)
+    duplicate = Citizen(
+        national_id=NATIONAL_ID,
+        full_name=FULL_NAME,
+        date_of_birth=date(1990, 4, 30),
+        account_level=2,
+        biometric_consent=True,
+        created_at=datetime.now(UTC),
+    )
+    _journey_start(client, photo, departs=datetime.now(UTC))
+
+    with runtime.sessions() as session:
+        session.add(duplicate)
+        try:
+            session.flush()
+        except IntegrityError:
+            record = logging.LogRecord(
+                "x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+            )
+    MaskNationalIds().filter(record)
+    logged = logging.Formatter().format(record)
+
+    assert "IntegrityError" in logged
+    assert NATIONAL_ID not in logged
+    assert FULL_NAME not in logged
+
+
+def test_a_refused_secret_setting_is_not_echoed() -> None:
+    secret = "an admin key far too short"
+
+    with pytest.raises(ValidationError) as refused:
+        Settings(require_api_keys=True, admin_api_key=secret)
+
+    assert secret not in str(refused.value)

@@ -203,3 +203,53 @@ def _read_answer(connection: socket.socket) -> str:
 def _address(url: str) -> tuple[str, int]:
     host, port = url.removeprefix("http://").split(":")
     return host, int(port)
+
+
+def test_ready_answers_no_in_time_when_the_database_hangs(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def hang() -> None:
+        time.sleep(10)
+
+    monkeypatch.setattr(client.app.state.runtime.engine, "connect", hang)  # type: ignore[attr-defined]
+
+    started = time.perf_counter()
+    response = client.get("/ready")
+    waited_s = time.perf_counter() - started
+
+    assert response.json() == {"status": "database_unavailable"}
+    assert waited_s < 5.0
+
+
+def test_an_unexpected_error_is_a_json_500(
+    settings: Settings, encoder: FaceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_arguments: object) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr("identity_mock.service.register_citizen", fail)
+    app = create_app(settings, build_runtime(settings, encoder))
+    body = {
+        "national_id": "079090001111",
+        "full_name": "A",
+        "date_of_birth": "1990-01-01",
+    }
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/identity/v1/citizens", json=body)
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+
+
+def test_a_malformed_multipart_body_gets_the_json_error_format(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/gate/v1/check-in",
+        content=b"--x\r\n",
+        headers={"content-type": "multipart/form-data"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
