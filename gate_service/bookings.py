@@ -35,8 +35,17 @@ class NewFlight:
     gate: str
 
 
+FLIGHTS_SCOPE = "flights"
+"""Change counter that scheduling takes in turns (see `schedule_flight`)."""
+
+
 def schedule_flight(session: Session, new: NewFlight, *, zone: tzinfo) -> Flight:
-    """Add a flight; one code per local day of departure."""
+    """Add a flight; one code per local day of departure.
+
+    The check and the insert run while this transaction holds the flights'
+    change counter, so two requests at once cannot both pass the check.
+    """
+    note_change(session, FLIGHTS_SCOPE)
     local = new.departure_at.astimezone(zone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     same_day = session.scalar(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ from gatesim.db import (
     run_in_transaction,
     session_factory,
 )
+from gatesim.settings import Settings
 from tests.concurrency import at_once
 
 CLIENTS = 8
@@ -102,5 +105,28 @@ def test_registering_one_citizen_from_many_clients_at_once_makes_one(
             return api.post("/identity/v1/citizens", json=citizen).status_code
 
     statuses = at_once([register] * CLIENTS)
+
+    assert sorted(statuses) == [201] + [409] * (CLIENTS - 1)
+
+
+@pytest.mark.slow
+@pytest.mark.both_databases
+def test_one_flight_code_scheduled_at_once_for_one_day_makes_one_flight(
+    live_server: str, settings: Settings
+) -> None:
+    noon = datetime.now(settings.zone).replace(hour=12, minute=0, second=0)
+
+    def schedule(minutes: int) -> int:
+        body = {
+            "code": "VN555",
+            "origin": settings.airport_code,
+            "destination": "HAN",
+            "departure_at": (noon + timedelta(minutes=minutes)).isoformat(),
+            "gate": "3",
+        }
+        with httpx.Client(base_url=live_server, timeout=60) as api:
+            return api.post("/gate/v1/flights", json=body).status_code
+
+    statuses = at_once([partial(schedule, 6 * n) for n in range(CLIENTS)])
 
     assert sorted(statuses) == [201] + [409] * (CLIENTS - 1)
