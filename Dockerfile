@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
     GATESIM_DATABASE_URL=sqlite:////data/gatesim.db \
+    GATESIM_TEMPLATE_KEY_FILE=/data/gatesim.db.key \
     MALLOC_ARENA_MAX=2 \
     NUMBA_CACHE_DIR=/app/.numba-cache
 

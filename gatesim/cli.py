@@ -332,15 +332,25 @@ def _pct(value: float | None) -> str:
 
 def _serve(arguments: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
 
-    uvicorn.run(
+    config = uvicorn.Config(
         "gatesim.app:create_app",
         factory=True,
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
     )
-    return 0
+    if arguments.workers == 1:
+        uvicorn.run(config.app, factory=True, host=config.host, port=config.port)
+        return 0
+    # uvicorn.run exits 0 when a worker fails to start; a deployment (or a
+    # container's restart policy) must see the failure.
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
 
 
 def _purge(_arguments: argparse.Namespace) -> int:
