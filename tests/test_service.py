@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -253,3 +256,21 @@ def test_a_malformed_multipart_body_gets_the_json_error_format(
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_exits_3_when_its_workers_cannot_start(
+    workers: int, tmp_path: Path
+) -> None:
+    unreachable = "postgresql+psycopg://gatesim:x@127.0.0.1:9/gatesim"
+    environment = {**os.environ, "GATESIM_DATABASE_URL": unreachable}
+    command = [
+        sys.executable, "-m", "gatesim.cli", "serve", "--port", "0",
+        "--workers", str(workers),
+    ]  # fmt: skip
+
+    finished = subprocess.run(
+        command, env=environment, capture_output=True, timeout=120, check=False
+    )
+
+    assert finished.returncode == 3, finished.stderr.decode()[-2000:]
