@@ -8,7 +8,6 @@ euclidean distance (lower is closer).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from PIL import Image, ImageFile
 from biometrics.deadline import TimeLimitExceeded, remaining_s
 from biometrics.errors import NoFaceFound, SeveralFacesFound
 from biometrics.imaging import RGBImage
+from biometrics.turns import Turns
 
 Encoding = npt.NDArray[np.float32]
 """One face template: shape ``(128,)``, dtype ``float32``."""
@@ -35,8 +35,9 @@ MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 MODEL_VERSION = "face_recognition 1.3.0 / face_recognition_models 0.3.0"
 
 # face_recognition keeps its dlib models in module globals: one lock guards them
-# for every encoder in the process, so no model object runs on two threads at once.
-_DLIB_LOCK = threading.Lock()
+# for every encoder in the process, so no model object runs on two threads at
+# once. Waiting requests get the models in order of arrival.
+_DLIB_LOCK = Turns()
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _models() -> AbstractContextManager[None]:
 
 
 @contextmanager
-def hold_within_time_limit(lock: threading.Lock) -> Iterator[None]:
+def hold_within_time_limit(lock: Turns) -> Iterator[None]:
     """Hold `lock`, waiting no longer than the request's time left."""
     wait_s = remaining_s()
     if not lock.acquire(timeout=-1 if wait_s is None else wait_s):

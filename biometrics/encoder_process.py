@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -33,6 +32,7 @@ from biometrics.encoder import (
 )
 from biometrics.errors import DomainError
 from biometrics.imaging import RGBImage
+from biometrics.turns import Turns
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class FaceEncoderProcess(FaceEncoder):
 
     def __init__(self, settings: EncoderSettings | None = None) -> None:
         self.settings = settings or EncoderSettings()
-        self._turn = threading.Lock()
+        self._turn = Turns()
         self._pool = self._start()
 
     def detect(self, image: RGBImage) -> list[Box]:
