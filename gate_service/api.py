@@ -10,11 +10,14 @@ from sqlalchemy import select
 
 from gate_service import bookings
 from gate_service.errors import DeviceIdRequired
-from gate_service.models import FLIGHT_CODE_LENGTH, Booking, DecisionRecord, Flight
+from gate_service.models import Booking, DecisionRecord, Flight
 from gate_service.schemas import (
     BookingIn,
     BookingOut,
+    BookingReference,
     DecisionRecordOut,
+    DeviceId,
+    FlightCodeClaim,
     FlightIn,
     FlightOut,
     GateDecisionOut,
@@ -23,11 +26,10 @@ from gate_service.schemas import (
 from gate_service.touchpoints import GateRequest, Touchpoint, present, staff_clear
 from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
 from gatesim.security import CallerDep, device_for, require_admin
+from identity_mock.schemas import NationalId
 
 router = APIRouter(prefix="/gate/v1", tags=["gate"])
 ADMIN_ONLY = [Depends(require_admin)]
-
-OptionalForm = Annotated[str | None, Form()]
 
 
 @router.post("/flights", status_code=201, dependencies=ADMIN_ONLY)
@@ -56,7 +58,7 @@ def create_booking(body: BookingIn, session: SessionDep) -> BookingOut:
 
 
 @router.get("/bookings/{reference}", dependencies=ADMIN_ONLY)
-def read_booking(reference: str, session: SessionDep) -> BookingOut:
+def read_booking(reference: BookingReference, session: SessionDep) -> BookingOut:
     """A booking by its reference."""
     return _booking_out(bookings.find_booking(session, reference))
 
@@ -78,10 +80,10 @@ def present_face(
     image: ImageUpload,
     runtime: RuntimeDep,
     caller: CallerDep,
-    device_id: Annotated[str | None, Form(min_length=1, max_length=64)] = None,
-    flight_code: Annotated[str | None, Form(max_length=FLIGHT_CODE_LENGTH)] = None,
-    booking_reference: OptionalForm = None,
-    national_id: OptionalForm = None,
+    device_id: Annotated[DeviceId | None, Form()] = None,
+    flight_code: Annotated[FlightCodeClaim | None, Form()] = None,
+    booking_reference: Annotated[BookingReference | None, Form()] = None,
+    national_id: Annotated[NationalId | None, Form()] = None,
 ) -> GateDecisionOut:
     """A passenger looks at the touchpoint camera: open, deny or refer.
 

@@ -75,6 +75,11 @@ REASONS: dict[str, str] = {
 }
 """Reason code to the message shown to the passenger."""
 
+NOT_LEAVING_TODAY = (
+    "No booking with this reference is on a flight leaving this airport today: "
+    "check the reference and the date on the passenger's documents."
+)
+
 
 @dataclass(frozen=True)
 class GateRequest:
@@ -174,15 +179,21 @@ def staff_clear(
     booking_reference: str,
     device_id: str,
 ) -> GateAnswer:
-    """A staff member clears a referred passenger after checking their documents."""
+    """A staff member clears a referred passenger after checking their documents.
+
+    Only a booking on a flight leaving this airport today can be cleared.
+    """
     started = time.perf_counter()
+    reference = normalise_reference(booking_reference)
+    day_start = local_day_start(context.now, context.zone_offset)
+    today = _departing_today(context.airport_code, day_start)
 
     def clear_and_record(session: Session) -> GateAnswer:
         booking = session.scalar(
-            select(Booking).where(Booking.reference == booking_reference)
+            select(Booking).join(Flight).where(Booking.reference == reference, *today)
         )
         if booking is None:
-            raise BookingNotFound()
+            raise BookingNotFound(NOT_LEAVING_TODAY)
         answer = _advance(session, context, touchpoint, booking, None, by_staff=True)
         if answer.decision is Decision.OPEN:  # a refusal keeps its own reason
             answer = replace(
@@ -194,6 +205,11 @@ def staff_clear(
         return replace(answer, decision_id=record.id)
 
     return run_in_transaction(context.sessions, clear_and_record)
+
+
+def normalise_reference(booking_reference: str) -> str:
+    """A booking reference as stored: no spaces around it, upper case."""
+    return booking_reference.strip().upper()
 
 
 def _decide(
@@ -271,7 +287,7 @@ def _claimed_citizen(
 ) -> int | None:
     """The citizen a claim names, if it names one booked today."""
     if request.booking_reference:
-        reference = request.booking_reference.strip().upper()
+        reference = normalise_reference(request.booking_reference)
         claim = select(Booking.citizen_id).where(Booking.reference == reference)
     elif request.national_id:
         claim = (

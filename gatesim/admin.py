@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from gate_service import devices
 from gate_service.models import Device
 from gate_service.retention import run_purge
+from gate_service.schemas import DeviceId
 from gate_service.touchpoints import Touchpoint
 from gatesim.deps import RuntimeDep, SessionDep
 from gatesim.security import require_admin
@@ -23,7 +24,7 @@ router = APIRouter(
 class DeviceIn(BaseModel):
     """A device to register."""
 
-    device_id: str = Field(min_length=1, max_length=64, examples=["gate-12"])
+    device_id: DeviceId = Field(examples=["gate-12"])
     kind: devices.DeviceKind
     touchpoints: list[Touchpoint] = Field(min_length=1)
 
@@ -72,7 +73,7 @@ def list_devices(session: SessionDep) -> list[DeviceOut]:
 
 
 @router.post("/devices/{device_id}/revoke")
-def revoke_device(device_id: str, session: SessionDep) -> DeviceOut:
+def revoke_device(device_id: DeviceId, session: SessionDep) -> DeviceOut:
     """Revoke a device's key at once."""
     return _device_out(devices.revoke_device(session, device_id))
 

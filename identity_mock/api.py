@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Response
 
 from biometrics import MatchResult
 from gatesim.deps import ImageUpload, RuntimeDep, SessionDep, read_upload
+from gatesim.inputs import Id
 from gatesim.security import require_admin
 from identity_mock import consent, service
 from identity_mock.models import (
@@ -17,6 +18,8 @@ from identity_mock.models import (
     TemplateSource,
 )
 from identity_mock.schemas import (
+    MAX_CANDIDATES,
+    CitizenIdList,
     CitizenIn,
     CitizenOut,
     ConsentIn,
@@ -24,6 +27,7 @@ from identity_mock.schemas import (
     ReviewOut,
     TemplateOut,
     mask_national_id,
+    parse_citizen_ids,
 )
 
 router = APIRouter(
@@ -42,14 +46,14 @@ def register_citizen(body: CitizenIn, session: SessionDep) -> CitizenOut:
 
 
 @router.get("/citizens/{citizen_id}")
-def read_citizen(citizen_id: int, session: SessionDep) -> CitizenOut:
+def read_citizen(citizen_id: Id, session: SessionDep) -> CitizenOut:
     """One citizen, with the number of enrolled templates."""
     citizen = service.with_templates(session, citizen_id)
     return _citizen_out(citizen, template_count=len(citizen.templates))
 
 
 @router.post("/citizens/{citizen_id}/consent")
-def record_consent(citizen_id: int, body: ConsentIn, session: SessionDep) -> CitizenOut:
+def record_consent(citizen_id: Id, body: ConsentIn, session: SessionDep) -> CitizenOut:
     """Grant or withdraw consent; a withdrawal deletes every face at once."""
     consent.set_consent(session, citizen_id, consent=body.biometric_consent)
     citizen = service.with_templates(session, citizen_id)
@@ -57,14 +61,14 @@ def record_consent(citizen_id: int, body: ConsentIn, session: SessionDep) -> Cit
 
 
 @router.get("/citizens/{citizen_id}/faces")
-def list_faces(citizen_id: int, session: SessionDep) -> list[TemplateOut]:
+def list_faces(citizen_id: Id, session: SessionDep) -> list[TemplateOut]:
     """The citizen's templates (metadata only: the encoding never leaves)."""
     citizen = service.with_templates(session, citizen_id)
     return [_template_out(template) for template in citizen.templates]
 
 
 @router.delete("/citizens/{citizen_id}/faces")
-def delete_faces(citizen_id: int, session: SessionDep) -> CitizenOut:
+def delete_faces(citizen_id: Id, session: SessionDep) -> CitizenOut:
     """Delete the citizen's faces, held enrolments and airports' copies."""
     consent.erase_faces(session, service.get_citizen(session, citizen_id))
     citizen = service.with_templates(session, citizen_id)
@@ -77,7 +81,7 @@ def delete_faces(citizen_id: int, session: SessionDep) -> CitizenOut:
     responses={202: {"model": ReviewOut, "description": "Held for review."}},
 )
 def enrol_face(
-    citizen_id: int,
+    citizen_id: Id,
     image: ImageUpload,
     runtime: RuntimeDep,
     session: SessionDep,
@@ -107,7 +111,7 @@ def enrol_face(
 
 @router.post("/citizens/{citizen_id}/verify")
 def verify_citizen(
-    citizen_id: int, image: ImageUpload, runtime: RuntimeDep, session: SessionDep
+    citizen_id: Id, image: ImageUpload, runtime: RuntimeDep, session: SessionDep
 ) -> MatchOut:
     """1:1: does the face in the image belong to this citizen?"""
     probe = service.probe_encoding(
@@ -122,12 +126,15 @@ def verify_citizen(
 @router.post("/identify")
 def identify(
     image: ImageUpload,
-    citizen_ids: Annotated[str, Form(description="Comma-separated citizen ids.")],
+    citizen_ids: Annotated[
+        CitizenIdList,
+        Form(description=f"Comma-separated citizen ids, at most {MAX_CANDIDATES}."),
+    ],
     runtime: RuntimeDep,
     session: SessionDep,
 ) -> MatchOut:
     """1:N: which of the listed citizens is in the image, if any?"""
-    ids = [int(part) for part in citizen_ids.split(",") if part.strip().isdigit()]
+    ids = parse_citizen_ids(citizen_ids)
     probe = service.probe_encoding(
         read_upload(image), encoder=runtime.encoder, limits=runtime.gate.limits
     )

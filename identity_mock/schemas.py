@@ -2,20 +2,81 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from gatesim.inputs import ID_MAX, Printable
 from identity_mock.models import TemplateSource
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+"""No living citizen was born before this day."""
+
+MAX_CANDIDATES = 1000
+"""The most citizen ids one identification may list (PostgreSQL takes at most
+65,535 parameters in one query)."""
+
+CITIZEN_ID = re.compile(r"[0-9]{1,10}")
+"""A citizen id in a list: ASCII digits only (``"²".isdigit()`` is true)."""
+
+NationalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{12}$"), Printable
+]
+"""A national ID number: 12 ASCII digits (other scripts' digits are refused,
+so that one person cannot register twice)."""
+
+FullName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Printable,
+]
+
+
+def check_date_of_birth(born: date) -> date:
+    """The date unchanged, or `ValueError` unless it is past and after 1900."""
+    if not EARLIEST_BIRTH_DATE <= born < date.today():
+        raise ValueError(
+            f"must be a past date, on or after {EARLIEST_BIRTH_DATE.isoformat()}"
+        )
+    return born
+
+
+def parse_citizen_ids(text: str) -> list[int]:
+    """The ids in a comma-separated list, or `ValueError` saying what is wrong."""
+    parts = text.split(",")
+    if len(parts) > MAX_CANDIDATES:
+        raise ValueError(
+            f"lists {len(parts)} ids; give at most {MAX_CANDIDATES} at once"
+        )
+    return [_citizen_id(part.strip()) for part in parts]
+
+
+def _citizen_id(part: str) -> int:
+    if not CITIZEN_ID.fullmatch(part) or not 1 <= int(part) <= ID_MAX:
+        raise ValueError(
+            f"{part[:20]!r} is not a citizen id: give ids from 1 to {ID_MAX} "
+            "in ASCII digits, separated by commas, e.g. 12,40,7"
+        )
+    return int(part)
+
+
+def _check_citizen_ids(text: str) -> str:
+    parse_citizen_ids(text)
+    return text
+
+
+CitizenIdList = Annotated[str, AfterValidator(_check_citizen_ids)]
+"""Comma-separated citizen ids, 1 to `MAX_CANDIDATES` of them."""
 
 
 class CitizenIn(BaseModel):
     """A citizen to register."""
 
-    national_id: str = Field(pattern=r"^\d{12}$", description="12-digit ID number.")
-    full_name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Văn An"])
-    date_of_birth: date
+    national_id: NationalId = Field(description="12-digit ID number.")
+    full_name: FullName = Field(examples=["Nguyễn Văn An"])
+    date_of_birth: Annotated[date, AfterValidator(check_date_of_birth)]
     account_level: Literal[1, 2] = 2
     biometric_consent: bool = True
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import FileResponse
 
 from biometrics import DomainError
+from gate_service.schemas import DeviceId
 from gate_service.touchpoints import GateRequest, Touchpoint, present
 from gatesim.deps import ImageUpload, RuntimeDep, read_upload
 from gatesim.security import CallerDep, device_for
@@ -32,7 +33,7 @@ def kiosk_check_in(
     image: ImageUpload,
     runtime: RuntimeDep,
     caller: CallerDep,
-    device_id: Annotated[str, Form(min_length=1, max_length=64)] = "kiosk",
+    device_id: Annotated[DeviceId, Form()] = "kiosk",
 ) -> dict[str, Any]:
     """Check in by face; answers a boarding pass, a referral, or a retry."""
     recorded_device = device_for(caller, Touchpoint.CHECK_IN.value, device_id)
