@@ -332,9 +332,17 @@ def _pct(value: float | None) -> str:
 
 def _serve(arguments: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    from gatesim.settings import get_settings
+
+    try:  # in the parent, so a bad setting stops the start, not each worker
+        get_settings()
+    except ValidationError as error:
+        print(f"gatesim: the settings are refused:\n{error}", file=sys.stderr)
+        return STARTUP_FAILURE
     config = uvicorn.Config(
         "gatesim.app:create_app",
         factory=True,

@@ -251,6 +251,17 @@ def run_in_transaction(
     raise ConcurrentChange()
 
 
+UNIQUE_VIOLATION_SQLSTATE = "23505"
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Whether a unique constraint refused the row (another has it already)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return bool(sqlstate == UNIQUE_VIOLATION_SQLSTATE)
+    return "UNIQUE constraint failed" in str(error.orig)
+
+
 def _is_collision(error: DBAPIError) -> bool:
     if isinstance(error, IntegrityError):
         return True

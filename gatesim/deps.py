@@ -9,7 +9,7 @@ from fastapi import Depends, File, Request, UploadFile
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gatesim.db import RecordConflict
+from gatesim.db import RecordConflict, is_unique_violation
 from gatesim.runtime import Runtime
 
 
@@ -33,6 +33,8 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         with runtime.sessions() as session, session.begin():
             yield session
     except IntegrityError as error:
+        if not is_unique_violation(error):
+            raise  # a broken rule, not a race: a 500, logged
         raise RecordConflict() from error
 
 

@@ -258,19 +258,30 @@ def test_a_malformed_multipart_body_gets_the_json_error_format(
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+UNREACHABLE_DATABASE = {
+    "GATESIM_DATABASE_URL": "postgresql+psycopg://gatesim:x@127.0.0.1:9/gatesim"
+}
+REFUSED_SETTING = {"GATESIM_REQUIRE_API_KEYS": "true", "GATESIM_ADMIN_API_KEY": "short"}
+
+
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    "fault", [UNREACHABLE_DATABASE, REFUSED_SETTING], ids=["database", "setting"]
+)
 def test_serve_exits_3_when_its_workers_cannot_start(
-    workers: int, tmp_path: Path
+    workers: int, fault: dict[str, str]
 ) -> None:
-    unreachable = "postgresql+psycopg://gatesim:x@127.0.0.1:9/gatesim"
-    environment = {**os.environ, "GATESIM_DATABASE_URL": unreachable}
     command = [
         sys.executable, "-m", "gatesim.cli", "serve", "--port", "0",
         "--workers", str(workers),
     ]  # fmt: skip
 
     finished = subprocess.run(
-        command, env=environment, capture_output=True, timeout=120, check=False
+        command,
+        env={**os.environ, **fault},
+        capture_output=True,
+        timeout=120,
+        check=False,
     )
 
     assert finished.returncode == 3, finished.stderr.decode()[-2000:]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +17,7 @@ from gatesim.db import (
     ChangeCounter,
     ConcurrentChange,
     create_schema,
+    is_unique_violation,
     make_engine,
     run_in_transaction,
     session_factory,
@@ -130,3 +131,24 @@ def test_one_flight_code_scheduled_at_once_for_one_day_makes_one_flight(
     statuses = at_once([partial(schedule, 6 * n) for n in range(CLIENTS)])
 
     assert sorted(statuses) == [201] + [409] * (CLIENTS - 1)
+
+
+@pytest.mark.both_databases
+def test_only_a_unique_constraint_counts_as_a_concurrent_duplicate(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    twice = "INSERT INTO change_counters (scope, count) VALUES ('twice', 1)"
+    no_count = "INSERT INTO change_counters (scope, count) VALUES ('x', NULL)"
+    caught: list[IntegrityError] = []
+    for statements in ([twice, twice], [no_count]):
+        with engine.connect() as connection:
+            try:
+                for statement in statements:
+                    connection.execute(text(statement))
+            except IntegrityError as error:
+                caught.append(error)
+    engine.dispose()
+
+    assert [is_unique_violation(error) for error in caught] == [True, False]
