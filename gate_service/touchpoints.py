@@ -33,7 +33,7 @@ from biometrics import (
 from gate_service.errors import BookingNotFound, FlightCodeRequired, FlightNotFound
 from gate_service.galleries import TodaysGallery, local_day_start
 from gate_service.models import BoardingPass, Booking, DecisionRecord, Flight
-from gatesim.db import run_in_transaction, transaction
+from gatesim.db import hold_row, run_in_transaction, transaction
 from gatesim.metrics import DECISIONS, STAGE_SECONDS
 from identity_mock.models import Citizen
 
@@ -353,7 +353,9 @@ def _advance(
 def _check_in(
     session: Session, booking: Booking, now: datetime, *, bags_dropped: bool
 ) -> GateAnswer:
-    _take_turn_on_flight(session, booking.flight_id)
+    # Check-ins on one flight take turns: without it, two kiosks could give
+    # one seat twice, or one passenger two boarding passes.
+    hold_row(session, Flight.gate, Flight.id == booking.flight_id)
     session.refresh(booking)  # another kiosk may have checked them in meanwhile
     needs_counter = booking.checked_baggage and not bags_dropped
     if needs_counter and booking.boarding_pass is None:
@@ -407,18 +409,6 @@ def _board(
     code = "boarded" if _rowcount(boarded) == 1 else "already_boarded"
     decision = Decision.OPEN if code == "boarded" else Decision.DENY
     return _answer(Touchpoint.BOARDING, decision, code, booking)
-
-
-def _take_turn_on_flight(session: Session, flight_id: int) -> None:
-    """Hold the flight's row until commit, so its check-ins take turns.
-
-    Without it, two kiosks could give one seat twice, or one passenger two
-    boarding passes. An UPDATE that changes nothing: a row lock on PostgreSQL,
-    the write lock on SQLite (which has no SELECT ... FOR UPDATE).
-    """
-    session.execute(
-        update(Flight).where(Flight.id == flight_id).values(gate=Flight.gate)
-    )
 
 
 def _next_seat(session: Session, flight_id: int) -> str:

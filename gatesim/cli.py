@@ -343,16 +343,17 @@ def _serve(arguments: argparse.Namespace) -> int:
     except ValidationError as error:
         print(f"gatesim: the settings are refused:\n{error}", file=sys.stderr)
         return STARTUP_FAILURE
+    app = "gatesim.app:create_app"
+    if arguments.workers == 1:
+        uvicorn.run(app, factory=True, host=arguments.host, port=arguments.port)
+        return 0
     config = uvicorn.Config(
-        "gatesim.app:create_app",
+        app,
         factory=True,
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
     )
-    if arguments.workers == 1:
-        uvicorn.run(config.app, factory=True, host=config.host, port=config.port)
-        return 0
     # uvicorn.run exits 0 when a worker fails to start; a deployment (or a
     # container's restart policy) must see the failure.
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])

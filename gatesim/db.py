@@ -22,7 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    InstrumentedAttribute,
+    Mapped,
+    Session,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 from biometrics import DomainError
@@ -108,6 +115,15 @@ class ChangeCounter(Base):
 
 
 GALLERY_SCOPE = "galleries"
+
+
+def hold_row(session: Session, column: InstrumentedAttribute[Any], *where: Any) -> None:
+    """Hold the matching rows until the transaction ends; others wait their turn.
+
+    An UPDATE that sets `column` to itself: a row lock on PostgreSQL, the
+    write lock on SQLite (which has no ``SELECT ... FOR UPDATE``).
+    """
+    session.execute(update(column.class_).where(*where).values({column: column}))
 
 
 def note_change(session: Session, scope: str = GALLERY_SCOPE) -> None:

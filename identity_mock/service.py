@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from biometrics import (
@@ -29,7 +29,7 @@ from biometrics import (
 from enrollment import QualityPolicy, capture_template
 from gate_service.template_copies import copy_templates
 from gatesim.crypto import TemplateCipher
-from gatesim.db import note_change
+from gatesim.db import hold_row, note_change
 from identity_mock.errors import CitizenNotFound, ConsentRequired, NationalIdTaken
 from identity_mock.models import (
     Citizen,
@@ -103,8 +103,11 @@ def enrol_face(
     if not citizen.biometric_consent:
         raise ConsentRequired()
     capture = capture_template(image_bytes, encoder, limits=limits, policy=policy)
-    _hold_citizen(session, citizen)
-    if not citizen.biometric_consent:  # withdrawn while the photo was encoded
+    # Take turns with a consent withdrawal: one withdrawn while the photo was
+    # encoded is seen here; one that comes later waits and erases this face.
+    hold_row(session, Citizen.biometric_consent, Citizen.id == citizen.id)
+    session.refresh(citizen)
+    if not citizen.biometric_consent:
         raise ConsentRequired()
     look_alike = _nearest_other_citizen(
         session, citizen.id, capture.encoding, cipher=cipher
@@ -143,22 +146,6 @@ def enrol_face(
     copy_templates(session, citizen_id=citizen.id)
     note_change(session)
     return template
-
-
-def _hold_citizen(session: Session, citizen: Citizen) -> None:
-    """Hold the citizen's row until commit, then read it again.
-
-    A consent withdrawn while the photo was being encoded is then seen, and a
-    withdrawal that comes later waits for this enrolment and erases it too.
-    An UPDATE that changes nothing: a row lock on PostgreSQL, the write lock
-    on SQLite.
-    """
-    session.execute(
-        update(Citizen)
-        .where(Citizen.id == citizen.id)
-        .values(biometric_consent=Citizen.biometric_consent)
-    )
-    session.refresh(citizen)
 
 
 def _nearest_other_citizen(

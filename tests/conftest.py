@@ -25,9 +25,11 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from biometrics import FaceEncoder
 from gatesim.app import create_app
+from gatesim.db import create_schema, make_engine, session_factory
 from gatesim.runtime import build_runtime
 from gatesim.settings import Settings
 
@@ -194,6 +196,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     with cluster.database() as url:
         yield url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the fresh database (see `database_url`), migrated."""
+    engine = make_engine(database_url)
+    create_schema(engine)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from biometrics import FaceEncoder, FaceFound
 from biometrics.imaging import RGBImage
 from gatesim.crypto import TemplateCipher
-from gatesim.db import create_schema, make_engine, session_factory, transaction
+from gatesim.db import transaction
 from gatesim.settings import Settings
 from identity_mock.consent import set_consent
 from identity_mock.errors import ConsentRequired
@@ -46,15 +46,6 @@ class EncoderThatWaits(FaceEncoder):
     ) -> dict[str, list[tuple[int, int]]]:
         """The real encoder's landmarks."""
         return self._encoder.landmarks(image, box)
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the fresh database, migrated."""
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_consent_withdrawn_during_enrolment_refuses_it_and_stores_nothing(

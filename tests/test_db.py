@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -12,10 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gate_service.models import Flight
 from gatesim.db import (
     change_count,
-    create_schema,
-    make_engine,
     note_change,
-    session_factory,
     transaction,
 )
 from tests.concurrency import at_once
@@ -24,15 +20,6 @@ pytestmark = pytest.mark.both_databases
 
 WORKERS = 6
 SAIGON = timezone(timedelta(hours=7))
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the fresh database, migrated."""
-    engine = make_engine(database_url)
-    create_schema(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 def test_first_changes_of_a_scope_made_at_once_are_all_counted(

@@ -70,10 +70,7 @@ def test_ready_says_starting_until_warmed_up_then_ready(
 def test_ready_says_no_when_the_database_does_not_answer(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse() -> None:
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-
-    monkeypatch.setattr(client.app.state.runtime.engine, "connect", refuse)  # type: ignore[attr-defined]
+    _replace_connect(client, monkeypatch, _refuse)
 
     response = client.get("/ready")
 
@@ -85,10 +82,7 @@ def test_ready_says_no_when_the_database_does_not_answer(
 def test_a_request_when_the_database_is_down_is_503_not_500(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse() -> None:
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-
-    monkeypatch.setattr(client.app.state.runtime.engine, "connect", refuse)  # type: ignore[attr-defined]
+    _replace_connect(client, monkeypatch, _refuse)
 
     response = client.get("/gate/v1/flights")
 
@@ -179,6 +173,22 @@ def test_health_answers_fast_while_the_worker_encodes(
     assert max(latencies_ms) < HEALTH_LIMIT_MS
 
 
+def _replace_connect(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, connect: Callable[[], None]
+) -> None:
+    """Make the app's database connect as `connect` does."""
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    monkeypatch.setattr(engine, "connect", connect)
+
+
+def _refuse() -> None:
+    raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+def _hang() -> None:
+    time.sleep(10)
+
+
 def _health_latencies_ms(base_url: str, *, seconds: float) -> list[float]:
     latencies_ms = []
     with httpx.Client(base_url=base_url, timeout=10) as api:
@@ -211,10 +221,7 @@ def _address(url: str) -> tuple[str, int]:
 def test_ready_answers_no_in_time_when_the_database_hangs(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def hang() -> None:
-        time.sleep(10)
-
-    monkeypatch.setattr(client.app.state.runtime.engine, "connect", hang)  # type: ignore[attr-defined]
+    _replace_connect(client, monkeypatch, _hang)
 
     started = time.perf_counter()
     response = client.get("/ready")

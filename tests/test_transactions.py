@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,20 +19,11 @@ from gatesim.db import (
     is_unique_violation,
     make_engine,
     run_in_transaction,
-    session_factory,
 )
 from gatesim.settings import Settings
 from tests.concurrency import at_once
 
 CLIENTS = 8
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    """Sessions on a fresh SQLite file with the whole schema."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'tx.db'}")
-    create_schema(engine)
-    return session_factory(engine)
 
 
 def _collision() -> IntegrityError:
